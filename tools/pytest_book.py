@@ -1,0 +1,84 @@
+"""pytest plugin: every Python block of every chapter is one test item.
+
+Loaded by ``-p tools.pytest_book`` (pyproject.toml). It collects the chapters
+of the nav (``docs/*.md``), one item per Python block, named
+``docs/<chapter>.md::line <N>``. Items of a chapter share one session that
+starts from the chapter's prelude, so ``pytest docs/nn.md`` runs that chapter
+alone and ``pytest docs/nn.md -k "line 120"`` runs the blocks up to line 120.
+
+A Markdown file under docs/ that is missing from the nav is an error, not a
+silent skip.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.book import BookError, chapters, find_root, load_config, read_blocks, rel
+from tools.runner import BlockFailure, BlockSkipped, chapter_session
+
+
+def pytest_collect_file(file_path, parent):
+    """Collect the Markdown files under a book's docs/ (a book: a mkdocs.yml)."""
+    root = find_root(file_path) if file_path.suffix == ".md" else None
+    if root is None:
+        return None
+    docs = root / load_config(root).get("docs_dir", "docs")
+    if docs.resolve() not in file_path.resolve().parents:
+        return None
+    return ChapterFile.from_parent(parent, path=file_path)
+
+
+class ChapterFile(pytest.File):
+    def collect(self):
+        if self.path.resolve() not in [c.resolve() for c in chapters(find_root(self.path))]:
+            raise BookError(self.path, None, "this page is not in the nav of mkdocs.yml; "
+                            "add it there (the nav is the book order)")
+        self.blocks = read_blocks(self.path)
+        self.session_ = None
+        self.ran = 0  # blocks run so far in the session
+        self.failed = None  # where the first failing block is
+        for index, block in enumerate(self.blocks):
+            yield BlockItem.from_parent(self, name=f"line {block.line}", index=index)
+
+    def run_upto(self, index):
+        """Run blocks in order up to and including ``index`` (earlier ones too,
+        when only a later item was selected)."""
+        if self.session_ is None:
+            self.session_ = chapter_session(self.path)
+        while self.ran <= index:
+            if self.failed is not None:
+                pytest.skip(f"not run: the earlier block {self.failed} failed")
+            block = self.blocks[self.ran]
+            self.ran += 1
+            try:
+                self.session_.run(block)
+            except BlockSkipped as exc:
+                if self.ran > index:
+                    pytest.skip(exc.reason)
+            except BlockFailure:
+                self.failed = block.where
+                raise
+
+
+class BlockItem(pytest.Item):
+    def __init__(self, *, index, **kwargs):
+        super().__init__(**kwargs)
+        self.index = index
+        self.block = self.parent.blocks[index]
+        self.add_marker(pytest.mark.chapter)
+
+    def runtest(self):
+        self.parent.run_upto(self.index)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, (BlockFailure, BookError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, self.block.line - 1, f"{rel(self.path)}:{self.block.line}"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "chapter: a code block of a chapter")

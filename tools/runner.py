@@ -1,0 +1,161 @@
+"""The chapter runner: a chapter is a session, like a notebook run top to bottom.
+
+A session is one namespace. It starts with the chapter's prelude (the
+package code of the earlier chapters, see ``tools.tangle.prelude``), then
+runs the chapter's Python blocks in order. For each block it
+
+* honours ``pytest.mark.skipif(...)``/``pytest.mark.skip`` and
+  ``importorskip(...)`` markers (a skipped block is reported, with its reason);
+* captures what the block prints; if the block ends in an expression, that
+  value is shown as a notebook would: a Graphviz graph or a matplotlib figure
+  becomes an SVG figure, anything else is printed with ``repr``;
+* compares the output with the block's ``expected-output`` block, if any.
+
+Code is compiled with the chapter's file name and line numbers, so a
+traceback points at the line of the Markdown file.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.book import Block, read_blocks, rel
+from tools.tangle import prelude
+
+
+class BlockFailure(Exception):
+    """A block raised, or printed something other than its expected output."""
+
+    def __init__(self, block: Block, message: str):
+        self.block = block
+        super().__init__(f"{block.where}: {message}")
+
+
+class BlockSkipped(Exception):
+    def __init__(self, block: Block, reason: str):
+        self.block, self.reason = block, reason
+        super().__init__(f"{block.where}: skipped: {reason}")
+
+
+@dataclass
+class Result:
+    block: Block
+    output: str
+    figure: str | None = None  # SVG markup
+
+
+def skip_reason(block: Block) -> str | None:
+    """Why the block's markers say it must not run here, or None."""
+    import pytest
+
+    for text in block.marks:
+        mark = eval(text, {"sys": sys, "pytest": pytest})
+        if mark.name == "skip":
+            return mark.kwargs.get("reason", "marked pytest.mark.skip")
+        if mark.name == "skipif":
+            if any(mark.args):
+                return mark.kwargs.get("reason") or f"skipif{mark.args}"
+    if block.importorskip:
+        try:
+            __import__(block.importorskip)
+        except ImportError:
+            return f"{block.importorskip} is not installed"
+    return None
+
+
+def to_svg(value) -> str | None:
+    """SVG markup of a displayable figure, or None if ``value`` is not one."""
+    if hasattr(value, "pipe") and hasattr(value, "source"):  # graphviz
+        svg = value.pipe(format="svg", encoding="utf-8")
+    elif type(value).__name__ == "Figure" and hasattr(value, "savefig"):  # matplotlib
+        import matplotlib.pyplot as plt
+
+        buf = io.StringIO()
+        with plt.rc_context({"svg.hashsalt": "micrograd-book", "svg.fonttype": "path"}):
+            value.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        plt.close(value)
+        svg = buf.getvalue()
+    else:
+        return None
+    # keep the <svg> element only: no XML declaration, doctype or comments
+    svg = svg[svg.index("<svg"):]
+    return "\n".join(line for line in svg.splitlines() if line.strip())
+
+
+class Session:
+    """One namespace in which blocks run in order."""
+
+    def __init__(self, prelude_code: str = "", origin: str = "<prelude>"):
+        self.namespace: dict = {"__name__": "__main__"}
+        if prelude_code:
+            exec(compile(prelude_code, origin, "exec"), self.namespace)
+
+    def run(self, block: Block) -> Result:
+        reason = skip_reason(block)
+        if reason is not None:
+            raise BlockSkipped(block, reason)
+        filename = rel(block.chapter)
+        source = "\n" * block.line + block.code  # line numbers of the chapter
+        try:
+            tree = ast.parse(source, filename)
+        except SyntaxError as exc:
+            raise BlockFailure(block, f"syntax error at line {exc.lineno}: {exc.msg}") from None
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        out = io.StringIO()
+        value = None
+        try:
+            with contextlib.redirect_stdout(out):
+                exec(compile(tree, filename, "exec"), self.namespace)
+                if last is not None:
+                    value = eval(compile(last, filename, "eval"), self.namespace)
+        except Exception as exc:
+            import traceback
+
+            # leave out the runner's own frame: start at the chapter's code
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next))
+            raise BlockFailure(block, f"the block raised {type(exc).__name__}: {exc}\n{tb}") from exc
+        figure = None
+        if value is not None:
+            try:
+                figure = to_svg(value)
+            except Exception as exc:
+                raise BlockFailure(block, f"the figure failed to render: {exc}") from exc
+            if figure is None:
+                print(repr(value), file=out)
+        output = out.getvalue()
+        if block.expected_output is not None and output != block.expected_output:
+            raise BlockFailure(block, output_diff(block.expected_output, output))
+        return Result(block, output, figure)
+
+
+def output_diff(expected: str, got: str) -> str:
+    import difflib
+
+    lines = difflib.unified_diff(
+        expected.splitlines(keepends=True), got.splitlines(keepends=True),
+        "expected output (in the chapter)", "actual output",
+    )
+    return "the output differs from the expected-output block:\n" + "".join(lines)
+
+
+def chapter_session(chapter: Path) -> Session:
+    return Session(prelude(chapter), f"<prelude of {rel(chapter)}>")
+
+
+def run_chapter(chapter: Path) -> list[Result | BlockSkipped]:
+    """Run a chapter alone after its prelude; the first failure raises."""
+    session = chapter_session(chapter)
+    results = []
+    for block in read_blocks(chapter):
+        try:
+            results.append(session.run(block))
+        except BlockSkipped as skipped:
+            results.append(skipped)
+    return results
