@@ -159,3 +159,44 @@ def run_chapter(chapter: Path) -> list[Result | BlockSkipped]:
         except BlockSkipped as skipped:
             results.append(skipped)
     return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tools.runner docs/nn.md``: run a chapter, show every output.
+
+    For writing a chapter: each block's actual output is printed, marked
+    where it differs from the block's expected-output (or has none), so it
+    can be pasted into the chapter once it is what the text says.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tools.runner", description=main.__doc__.split("\n")[0])
+    parser.add_argument("chapters", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    status = 0
+    for chapter in args.chapters:
+        session = chapter_session(chapter)
+        for block in read_blocks(chapter):
+            expected, block.expected_output = block.expected_output, None
+            try:
+                result = session.run(block)
+            except BlockSkipped as exc:
+                print(f"== {block.where}: skipped ({exc.reason})")
+                continue
+            except BlockFailure as exc:
+                print(f"== {exc}")
+                return 1
+            if expected is None:
+                state = "no expected-output" if result.output else "no output"
+            else:
+                state = "ok" if expected == result.output else "DIFFERS"
+                status |= expected != result.output
+            figure = f", figure of {len(result.figure)} bytes" if result.figure else ""
+            print(f"== {block.where}: {state}{figure}")
+            if result.output and state != "ok":
+                print(result.output, end="" if result.output.endswith("\n") else "\n")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
