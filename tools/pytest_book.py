@@ -2,9 +2,9 @@
 
 Loaded by ``-p tools.pytest_book`` (pyproject.toml). It collects the chapters
 of the nav (``docs/*.md``), one item per Python block, named
-``docs/<chapter>.md::line <N>``. Items of a chapter share one session that
+``docs/<chapter>.md::line_<N>``. Items of a chapter share one session that
 starts from the chapter's prelude, so ``pytest docs/nn.md`` runs that chapter
-alone and ``pytest docs/nn.md -k "line 120"`` runs the blocks up to line 120.
+alone and ``pytest docs/nn.md -k line_120`` runs the blocks up to line 120.
 
 A Markdown file under docs/ that is missing from the nav is an error, not a
 silent skip.
@@ -39,7 +39,7 @@ class ChapterFile(pytest.File):
         self.ran = 0  # blocks run so far in the session
         self.failed = None  # where the first failing block is
         for index, block in enumerate(self.blocks):
-            yield BlockItem.from_parent(self, name=f"line {block.line}", index=index)
+            yield BlockItem.from_parent(self, name=f"line_{block.line}", index=index)
 
     def run_upto(self, index):
         """Run blocks in order up to and including ``index`` (earlier ones too,

@@ -183,7 +183,8 @@ def _merge_block(files: dict[str, ModuleFile], block: Block) -> None:
                 if text not in mod.imports:
                     mod.imports.append(text)
             continue
-        target = _add_to_class_target(node, block, node.lineno)
+        line = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        target = _add_to_class_target(node, block, line)
         if target is not None:
             cls = mod.defs.get(target)
             if not isinstance(cls, ClassDef):
@@ -191,7 +192,7 @@ def _merge_block(files: dict[str, ModuleFile], block: Block) -> None:
                 hint = f"; it is defined in {where[0]}, so title this block {where[0]}" if where \
                     else f"; define class {target} in an earlier {title} block first"
                 raise BookError(
-                    block.chapter, node.lineno,
+                    block.chapter, line,
                     f"@{DECORATOR}({target}) names a class that {title} does not have yet{hint}",
                 )
             full = _segment(lines, node).splitlines()

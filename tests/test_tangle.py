@@ -1,0 +1,237 @@
+"""The tangler: chapters -> micrograd/ (tools/tangle.py)."""
+
+import importlib
+import shutil
+import sys
+
+import pytest
+
+from tools import tangle
+from tools.book import ROOT, BookError
+
+FENCE = "```"
+
+
+def titled(path, code):
+    return f'{FENCE}python title="{path}"\n{code.strip()}\n{FENCE}\n'
+
+
+def generated(root, path="micrograd/engine.py"):
+    return tangle.generate(root)[path]
+
+
+# --- the committed package ------------------------------------------------
+
+
+def test_package_matches_chapters():
+    assert tangle.diff(tangle.generate()) == "", "micrograd/ is stale: run `make tangle`"
+
+
+def test_tangling_twice_gives_the_same_bytes():
+    assert tangle.generate() == tangle.generate()
+
+
+@pytest.fixture
+def book_copy(tmp_path):
+    """A copy of this book (chapters, nav, package) to modify freely."""
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    shutil.copytree(ROOT / "micrograd", tmp_path / "micrograd",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    return tmp_path
+
+
+def test_deleted_package_files_are_restored_byte_for_byte(book_copy):
+    originals = {p.name: p.read_bytes() for p in (book_copy / "micrograd").glob("*.py")}
+    assert "engine.py" in originals and "nn.py" in originals
+    for p in (book_copy / "micrograd").glob("*.py"):
+        p.unlink()
+    assert tangle.main([], root=book_copy) == 0
+    restored = {p.name: p.read_bytes() for p in (book_copy / "micrograd").glob("*.py")}
+    assert restored == originals
+
+
+def test_check_fails_with_a_diff_when_the_package_was_edited(book_copy, capsys):
+    engine = book_copy / "micrograd" / "engine.py"
+    engine.write_text(engine.read_text().replace("class Value", "class Valeu", 1))
+    assert tangle.main(["--check"], root=book_copy) == 1
+    out = capsys.readouterr()
+    assert "-class Valeu" in out.out and "+class Value" in out.out
+    assert "make tangle" in out.err
+
+
+def test_check_passes_on_a_fresh_copy(book_copy):
+    assert tangle.main(["--check"], root=book_copy) == 0
+
+
+def test_stale_generated_file_is_removed_but_a_foreign_file_is_kept(book_copy):
+    pkg = book_copy / "micrograd"
+    (pkg / "old.py").write_text(tangle.HEADER.format(sources="docs/x.md") + "\nx = 1\n")
+    (pkg / "mine.py").write_text("y = 2\n")
+    assert tangle.main([], root=book_copy) == 0
+    assert not (pkg / "old.py").exists()
+    assert (pkg / "mine.py").exists()
+
+
+# --- merge rules ----------------------------------------------------------
+
+
+def test_untitled_blocks_are_not_tangled(make_book):
+    root = make_book({"a.md": titled("micrograd/engine.py", "X = 1") + f"\n{FENCE}python\nY = 2\n{FENCE}\n"})
+    text = generated(root)
+    assert "X = 1" in text and "Y = 2" not in text
+
+
+def test_last_definition_wins_and_takes_the_last_place(make_book):
+    root = make_book({
+        "a.md": titled("micrograd/engine.py", "def f():\n    return 1\n\n\ndef g():\n    return 2"),
+        "b.md": titled("micrograd/engine.py", "def f():\n    return 3"),
+    })
+    text = generated(root)
+    assert "return 1" not in text
+    assert text.index("def g") < text.index("def f") < text.index("return 3")
+
+
+def test_a_class_written_again_replaces_the_old_one_whole(make_book):
+    root = make_book({
+        "a.md": titled("micrograd/engine.py", "class A:\n    def old(self):\n        pass"),
+        "b.md": titled("micrograd/engine.py", "class A:\n    def new(self):\n        pass"),
+    })
+    text = generated(root)
+    assert "def new" in text and "def old" not in text
+    assert text.count("class A") == 1
+
+
+def test_add_to_class_merges_methods_into_the_class_body(make_book):
+    root = make_book({
+        "a.md": titled("micrograd/engine.py", """
+class A:
+    def keep(self):
+        return "kept"
+
+    def swap(self):
+        return "old"
+"""),
+        "b.md": titled("micrograd/engine.py", """
+@add_to_class(A)
+def swap(self):
+    return "new"
+
+
+@add_to_class(A)
+def extra(self):  # added
+    return "extra"
+"""),
+    })
+    text = generated(root)
+    assert "add_to_class" not in text
+    assert "    def swap(self):\n        return \"new\"" in text
+    assert '"old"' not in text
+    # replaced in place, new methods appended, all inside the class body
+    assert text.index("def keep") < text.index("def swap") < text.index("def extra")
+    assert "    def extra(self):  # added" in text
+    namespace = {}
+    exec(text, namespace)
+    a = namespace["A"]()
+    assert (a.keep(), a.swap(), a.extra()) == ("kept", "new", "extra")
+
+
+def test_imports_go_to_the_top_once(make_book):
+    root = make_book({
+        "a.md": titled("micrograd/engine.py", "import math\n\n\ndef f():\n    return math.pi"),
+        "b.md": titled("micrograd/engine.py", "import math\nimport random, os\n\n\ndef g():\n    return random, os"),
+    })
+    text = generated(root)
+    lines = text.splitlines()
+    assert lines.count("import math") == 1
+    assert "import random" in lines and "import os" in lines
+    assert lines.index("import os") < lines.index("def f():")
+
+
+def test_names_from_other_package_files_are_imported(make_book):
+    root = make_book({
+        "a.md": titled("micrograd/engine.py", "class Value:\n    pass"),
+        "b.md": titled("micrograd/nn.py", "class Neuron:\n    def __init__(self):\n        self.w = Value()"),
+    })
+    files = tangle.generate(root)
+    assert "from micrograd.engine import Value" in files["micrograd/nn.py"]
+    assert "import" not in files["micrograd/engine.py"].split("\n", 1)[1]
+
+
+def test_header_names_the_chapters_and_init_reexports_public_names(make_book):
+    root = make_book({
+        "a.md": titled("micrograd/_helpers.py", "def add_to_class(cls):\n    return cls"),
+        "b.md": titled("micrograd/engine.py", "class Value:\n    pass\n\n\ndef _private():\n    pass"),
+        "c.md": titled("micrograd/engine.py", "TOLERANCE = 1e-6"),
+    })
+    files = tangle.generate(root)
+    assert files["micrograd/engine.py"].splitlines()[0] == tangle.HEADER.format(
+        sources="docs/b.md, docs/c.md")
+    init = files["micrograd/__init__.py"]
+    assert "from micrograd.engine import Value, TOLERANCE" in init
+    assert "_private" not in init and "_helpers" not in init
+
+
+def test_generated_package_imports_and_runs(make_book, monkeypatch):
+    root = make_book({
+        "a.md": titled("micrograd/engine.py", "class Value:\n    def __init__(self, data):\n        self.data = data"),
+        "b.md": titled("micrograd/engine.py", "@add_to_class(Value)\ndef double(self):\n    return Value(2 * self.data)"),
+        "c.md": titled("micrograd/nn.py", "def make():\n    return Value(21).double()"),
+    })
+    tangle.write(tangle.generate(root), root)
+    monkeypatch.syspath_prepend(str(root))
+    for name in [m for m in sys.modules if m == "micrograd" or m.startswith("micrograd.")]:
+        monkeypatch.delitem(sys.modules, name)
+    nn = importlib.import_module("micrograd.nn")
+    assert nn.make().data == 42
+    assert importlib.import_module("micrograd").make is nn.make
+
+
+# --- errors: file and line, nothing written ---------------------------------
+
+
+ERRORS = {
+    "unclosed fence": (
+        f"text\n\n{FENCE}python\nx = 1\n", 3, "never closed"),
+    "syntax error": (
+        f'intro\n\n{FENCE}python title="micrograd/engine.py"\ndef f(:\n    pass\n{FENCE}\n', 4,
+        "syntax error"),
+    "title outside the package": (
+        f'{FENCE}python title="tools/evil.py"\nX = 1\n{FENCE}\n', 1, "outside the package"),
+    "unknown class": (
+        f'{FENCE}python title="micrograd/engine.py"\n\n@add_to_class(Nope)\ndef f(self):\n    pass\n{FENCE}\n',
+        3, "Nope"),
+    "statement in package code": (
+        f'{FENCE}python title="micrograd/engine.py"\nprint("hi")\n{FENCE}\n', 2,
+        "only imports, definitions and assignments"),
+    "package import in package code": (
+        f'{FENCE}python title="micrograd/nn.py"\nfrom micrograd.engine import Value\n{FENCE}\n', 2,
+        "does not import micrograd"),
+}
+
+
+@pytest.mark.parametrize("case", ERRORS, ids=list(ERRORS))
+def test_mistakes_name_file_and_line_and_write_nothing(case, make_book, capsys):
+    text, line, words = ERRORS[case]
+    good = titled("micrograd/engine.py", "class Value:\n    pass")
+    root = make_book({"good.md": good, "bad.md": text})
+    pkg = root / "micrograd"
+    pkg.mkdir()
+    (pkg / "engine.py").write_text("# the old file\n")
+    with pytest.raises(BookError) as err:
+        tangle.generate(root)
+    assert str(err.value).startswith(f"docs/bad.md:{line}: ")
+    assert words in str(err.value)
+    assert tangle.main([], root=root) == 2
+    assert f"docs/bad.md:{line}" in capsys.readouterr().err
+    assert sorted(p.name for p in pkg.iterdir()) == ["engine.py"]
+    assert (pkg / "engine.py").read_text() == "# the old file\n"
+
+
+def test_add_to_class_for_a_class_of_another_file_says_where_it_is(make_book):
+    root = make_book({
+        "a.md": titled("micrograd/engine.py", "class Value:\n    pass"),
+        "b.md": titled("micrograd/nn.py", "@add_to_class(Value)\ndef f(self):\n    pass"),
+    })
+    with pytest.raises(BookError, match="defined in micrograd/engine.py"):
+        tangle.generate(root)
