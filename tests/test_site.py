@@ -1,0 +1,140 @@
+"""The site: a strict build runs the chapters, draws figures and renders math."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools.book import ROOT, chapters, read_blocks
+from tools.runner import BlockSkipped, chapter_session
+from tools.tangle import prelude
+
+FENCE = "```"
+HOOKS = ROOT / "tools" / "mkdocs_hooks.py"
+MKDOCS = [sys.executable, "-m", "mkdocs", "build", "--strict"]
+
+
+def mkdocs_build(root: Path, site: Path):
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    return subprocess.run(MKDOCS + ["-d", str(site)], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    run = mkdocs_build(ROOT, out)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return out
+
+
+def page(site, chapter: Path) -> str:
+    return (site / chapter.stem / "index.html").read_text()
+
+
+def figure_count(chapter: Path) -> int:
+    session = chapter_session(chapter)
+    count = 0
+    for b in read_blocks(chapter):
+        try:
+            count += session.run(b).figure is not None
+        except BlockSkipped:
+            pass
+    return count
+
+
+def test_strict_build_passes(site):
+    assert (site / "index.html").exists()
+    for chapter in chapters():
+        if chapter.name != "index.md":
+            assert (site / chapter.stem / "index.html").exists(), chapter
+
+
+@pytest.mark.parametrize("chapter", [c for c in chapters() if c.name != "index.md"], ids=lambda c: c.name)
+def test_each_figure_is_inline_svg_below_its_block(site, chapter):
+    html = page(site, chapter)
+    figures = re.findall(r'<figure class="mg-figure"><svg', html)
+    assert len(figures) == figure_count(chapter)
+    assert "mg-figure-slot" not in html
+
+
+def test_forward_pass_graph_of_the_nn_chapter_is_drawn(site):
+    html = page(site, ROOT / "docs" / "nn.md")
+    graphs = re.findall(r'<figure class="mg-figure">(<svg.*?</svg>)</figure>', html, re.S)
+    assert graphs, "no graph on the nn page"
+    # MLP(3, [4, 4, 1]): 41 parameters, each drawn as a record node
+    assert max(g.count('class="node"') for g in graphs) > 100
+
+
+def test_math_is_mathml_with_no_tex_left(site):
+    html = page(site, ROOT / "docs" / "nn.md")
+    assert html.count("<math") >= 3
+    assert 'display="block"' in html
+    assert "arithmatex" not in html and "\\sum" not in html
+
+
+def test_chapters_open_with_the_code_so_far(site):
+    for chapter in chapters():
+        code = prelude(chapter)
+        html = page(site, chapter) if chapter.name != "index.md" else ""
+        if code and read_blocks(chapter):
+            assert "Code so far" in html, chapter
+            # the last definition of the prelude is in the collapsed block
+            last = re.findall(r"^(?:class|def) (\w+)", code, re.M)[-1]
+            assert last in html
+
+
+def test_every_block_has_a_copy_button_enabled():
+    assert "content.code.copy" in (ROOT / "mkdocs.yml").read_text()
+
+
+# --- probes: the build fails loudly and names the chapter and line ---------
+
+
+def probe_book(make_book, text):
+    root = make_book({"ch.md": text})
+    config = (root / "mkdocs.yml").read_text()
+    (root / "mkdocs.yml").write_text(
+        config + f"strict: true\nhooks:\n  - {HOOKS}\nmarkdown_extensions:\n"
+        "  - pymdownx.superfences\n  - pymdownx.arithmatex:\n      generic: true\n"
+    )
+    return root
+
+
+def test_build_fails_naming_file_and_line_when_a_block_raises(make_book, tmp_path):
+    root = probe_book(make_book, f"# Probe\n\n{FENCE}python\nx = 1\n{FENCE}\n\n{FENCE}python\nx / 0\n{FENCE}\n")
+    run = mkdocs_build(root, tmp_path / "out")
+    assert run.returncode != 0
+    assert "docs/ch.md:7: the block raised ZeroDivisionError" in run.stderr + run.stdout
+
+
+def test_build_fails_naming_file_and_line_when_an_output_differs(make_book, tmp_path):
+    root = probe_book(make_book, (
+        f"# Probe\n\n{FENCE}python\nprint(1 + 1)\n{FENCE}\n\n"
+        f"<!--pytest-codeblocks:expected-output-->\n{FENCE}text\n3\n{FENCE}\n"
+    ))
+    run = mkdocs_build(root, tmp_path / "out")
+    assert run.returncode != 0
+    assert "docs/ch.md:3: the output differs" in run.stderr + run.stdout
+
+
+def test_build_fails_when_a_page_is_missing_from_the_nav(make_book, tmp_path):
+    root = probe_book(make_book, "# Probe\n")
+    (root / "docs" / "stray.md").write_text("# Stray\n")
+    run = mkdocs_build(root, tmp_path / "out")
+    assert run.returncode != 0
+    assert "docs/stray.md is not in the nav" in run.stderr + run.stdout
+
+
+def test_probe_book_builds_with_a_figure_and_math(make_book, tmp_path):
+    root = probe_book(make_book, (
+        f"# Probe\n\nThe sum $a + b$.\n\n{FENCE}python\nimport graphviz\n"
+        f"g = graphviz.Digraph()\ng.edge('a', 'b')\ng\n{FENCE}\n"
+    ))
+    run = mkdocs_build(root, tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    html = (tmp_path / "out" / "ch" / "index.html").read_text()
+    assert '<figure class="mg-figure"><svg' in html and "<math" in html
