@@ -98,11 +98,13 @@ def _segment(lines: list[str], node: ast.AST) -> str:
 
 
 def _names(node: ast.stmt) -> list[str]:
+    """The names a definition or an assignment binds ([] for other statements)."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [node.name]
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    if all(isinstance(t, ast.Name) for t in targets):
-        return [t.id for t in targets]
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if all(isinstance(t, ast.Name) for t in targets):
+            return [t.id for t in targets]
     return []
 
 
@@ -132,9 +134,7 @@ def _class_members(node: ast.ClassDef, lines: list[str]) -> ClassDef:
     header = textwrap.dedent("".join(lines[first - 1:head_end])).rstrip()
     cls = ClassDef(header)
     for stmt in node.body:
-        names = _names(stmt) if isinstance(
-            stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)
-        ) else []
+        names = _names(stmt)
         cls.members.append(Member(
             names[0] if len(names) == 1 else None, _segment(lines, stmt),
             is_def=isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)),
@@ -205,9 +205,7 @@ def _merge_block(files: dict[str, ModuleFile], block: Block) -> None:
             else:
                 cls.members.append(member)
             continue
-        names = _names(node) if isinstance(
-            node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)
-        ) else []
+        names = _names(node)
         if not names:
             raise BookError(
                 block.chapter, node.lineno,
