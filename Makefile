@@ -9,7 +9,7 @@ READY := $(VENV)/.ready
 ADDR ?= 127.0.0.1:8000
 DEBS := graphviz:dot chromium:chromium
 
-.PHONY: setup debs serve build test tangle check clean
+.PHONY: setup debs serve build test tangle check clean bench chapter test-chapter
 
 setup: debs $(READY)
 
@@ -39,8 +39,27 @@ build: setup  ## build the site into site/, strictly
 tangle: setup  ## write micrograd/ from the chapters
 	$(BIN)/python -m tools.tangle
 
-test: setup  ## everything: tangle check, chapters, unit tests, site
-	$(BIN)/python -m pytest
+# CH=nn, CH=nn.md or CH=docs/nn.md
+CH_FILE = docs/$(patsubst %.md,%,$(patsubst docs/%,%,$(CH))).md
+
+chapter: setup  ## start a chapter from a template: make chapter NAME=softmax [TITLE="Softmax"]
+	@$(BIN)/python -m tools.new_chapter "$(NAME)" --title "$(TITLE)"
+
+test-chapter: setup  ## run one chapter's blocks: make test-chapter CH=nn
+	@test -n "$(CH)" || { echo "say which chapter: make test-chapter CH=nn" >&2; exit 2; }
+	@test -f $(CH_FILE) || { echo "no chapter $(CH_FILE); the chapters are in docs/:" \
+	  $$(cd docs && ls *.md | sed 's/\.md$$//') >&2; exit 2; }
+	$(BIN)/python -m pytest -q $(CH_FILE)
+
+check: setup  ## lint: ruff over tools/, tests/, bench/ and the code of every chapter
+	$(BIN)/ruff check tools tests bench
+	$(BIN)/python -m tools.lint_chapters
+
+test: setup check  ## everything: lint, tangle check, chapters, unit tests, site, browser
+	BOOK_BROWSER=required $(BIN)/python -m pytest
+
+bench: setup  ## time the demo step against karpathy's micrograd 0.1.0 (from PyPI)
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf site .pytest_cache test-artifacts

@@ -31,7 +31,8 @@ def run_all(chapter):
 
 
 def test_a_block_that_raises_names_the_chapter_file_and_line(make_book):
-    root = make_book({"ch.md": "# Probe\n\n" + block("x = 1") + block("y = 2\nz = y + undefined_name")})
+    text = "# Probe\n\n" + block("x = 1") + block("y = 2\nz = y + undefined_name")
+    root = make_book({"ch.md": text})
     with pytest.raises(BlockFailure) as err:
         run_all(root / "docs" / "ch.md")
     message = str(err.value)
@@ -61,7 +62,8 @@ def pytest_on(root, *args):
 
 
 def test_pytest_fails_naming_file_and_line_when_a_block_raises(make_book):
-    root = make_book({"ch.md": "# Probe\n\n" + block("print(1)", "1\n") + block("1 / 0") + block("print(2)")})
+    text = "# Probe\n\n" + block("print(1)", "1\n") + block("1 / 0") + block("print(2)")
+    root = make_book({"ch.md": text})
     run = pytest_on(root)
     assert run.returncode == 1, run.stdout
     assert "docs/ch.md:12: the block raised ZeroDivisionError" in run.stdout
@@ -70,7 +72,8 @@ def test_pytest_fails_naming_file_and_line_when_a_block_raises(make_book):
 
 
 def test_pytest_fails_naming_file_and_line_when_an_output_differs(make_book):
-    root = make_book({"ch.md": "# Probe\n\n" + block("print('a')", "a\n") + block("print(0.1 + 0.2)", "0.3\n")})
+    text = "# Probe\n\n" + block("print('a')", "a\n") + block("print(0.1 + 0.2)", "0.3\n")
+    root = make_book({"ch.md": text})
     run = pytest_on(root)
     assert run.returncode == 1
     assert "docs/ch.md:12: the output differs" in run.stdout
@@ -129,7 +132,8 @@ def test_fences_with_attributes_are_kept(make_book):
 
 def test_a_fence_the_runner_cannot_run_is_an_error(make_book):
     root = make_book({"ch.md": f'# Probe\n\n{FENCE}python exec="on"\nprint(1)\n{FENCE}\n'})
-    with pytest.raises(BookError, match=r"docs/ch.md:3: the runner cannot run a fence with attribute\(s\) exec"):
+    message = r"docs/ch.md:3: the runner cannot run a fence with attribute\(s\) exec"
+    with pytest.raises(BookError, match=message):
         read_blocks(root / "docs" / "ch.md")
 
 
@@ -139,7 +143,8 @@ def test_a_fence_the_runner_cannot_run_is_an_error(make_book):
 def test_skip_markers_are_honoured_with_their_reason(make_book):
     root = make_book({"ch.md": (
         block("raise SystemExit", before='<!--pytest.mark.skipif(True, reason="not today")-->\n')
-        + block("import not_a_module", before="<!--pytest-codeblocks:importorskip(not_a_module)-->\n")
+        + block("import not_a_module",
+                before="<!--pytest-codeblocks:importorskip(not_a_module)-->\n")
         + block("print('ran')", "ran\n")
     )})
     session = Session()
@@ -153,14 +158,16 @@ def test_skip_markers_are_honoured_with_their_reason(make_book):
 
 
 def test_the_last_expression_is_shown_like_a_notebook(make_book):
-    root = make_book({"ch.md": block("x = 2\nx * 21", "42\n") + block("None") + block("y = 3\nprint(y)", "3\n")})
+    text = block("x = 2\nx * 21", "42\n") + block("None") + block("y = 3\nprint(y)", "3\n")
+    root = make_book({"ch.md": text})
     results = run_all(root / "docs" / "ch.md")
     assert [r.output for r in results] == ["42\n", "", "3\n"]
 
 
 def test_graphs_and_plots_become_svg_figures(make_book):
     code_graph = "import graphviz\ng = graphviz.Digraph()\ng.edge('a', 'b')\ng"
-    code_plot = "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2])\nfig"
+    code_plot = ("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+                 "fig, ax = plt.subplots()\nax.plot([1, 2])\nfig")
     root = make_book({"ch.md": block(code_graph) + block(code_plot)})
     graph, plot = run_all(root / "docs" / "ch.md")
     for result in (graph, plot):

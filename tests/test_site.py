@@ -53,7 +53,8 @@ def test_strict_build_passes(site):
             assert (site / chapter.stem / "index.html").exists(), chapter
 
 
-@pytest.mark.parametrize("chapter", [c for c in chapters() if c.name != "index.md"], ids=lambda c: c.name)
+@pytest.mark.parametrize("chapter", [c for c in chapters() if c.name != "index.md"],
+                         ids=lambda c: c.name)
 def test_each_figure_is_inline_svg_below_its_block(site, chapter):
     html = page(site, chapter)
     figures = re.findall(r'<figure class="mg-figure"><svg', html)
@@ -105,7 +106,8 @@ def probe_book(make_book, text):
 
 
 def test_build_fails_naming_file_and_line_when_a_block_raises(make_book, tmp_path):
-    root = probe_book(make_book, f"# Probe\n\n{FENCE}python\nx = 1\n{FENCE}\n\n{FENCE}python\nx / 0\n{FENCE}\n")
+    text = f"# Probe\n\n{FENCE}python\nx = 1\n{FENCE}\n\n{FENCE}python\nx / 0\n{FENCE}\n"
+    root = probe_book(make_book, text)
     run = mkdocs_build(root, tmp_path / "out")
     assert run.returncode != 0
     assert "docs/ch.md:7: the block raised ZeroDivisionError" in run.stderr + run.stdout

@@ -77,7 +77,8 @@ def test_stale_generated_file_is_removed_but_a_foreign_file_is_kept(book_copy):
 
 
 def test_untitled_blocks_are_not_tangled(make_book):
-    root = make_book({"a.md": titled("micrograd/engine.py", "X = 1") + f"\n{FENCE}python\nY = 2\n{FENCE}\n"})
+    untitled = f"\n{FENCE}python\nY = 2\n{FENCE}\n"
+    root = make_book({"a.md": titled("micrograd/engine.py", "X = 1") + untitled})
     text = generated(root)
     assert "X = 1" in text and "Y = 2" not in text
 
@@ -139,7 +140,8 @@ def extra(self):  # added
 def test_imports_go_to_the_top_once(make_book):
     root = make_book({
         "a.md": titled("micrograd/engine.py", "import math\n\n\ndef f():\n    return math.pi"),
-        "b.md": titled("micrograd/engine.py", "import math\nimport random, os\n\n\ndef g():\n    return random, os"),
+        "b.md": titled("micrograd/engine.py",
+                       "import math\nimport random, os\n\n\ndef g():\n    return random, os"),
     })
     text = generated(root)
     lines = text.splitlines()
@@ -151,7 +153,8 @@ def test_imports_go_to_the_top_once(make_book):
 def test_names_from_other_package_files_are_imported(make_book):
     root = make_book({
         "a.md": titled("micrograd/engine.py", "class Value:\n    pass"),
-        "b.md": titled("micrograd/nn.py", "class Neuron:\n    def __init__(self):\n        self.w = Value()"),
+        "b.md": titled("micrograd/nn.py",
+                       "class Neuron:\n    def __init__(self):\n        self.w = Value()"),
     })
     files = tangle.generate(root)
     assert "from micrograd.engine import Value" in files["micrograd/nn.py"]
@@ -161,7 +164,8 @@ def test_names_from_other_package_files_are_imported(make_book):
 def test_header_names_the_chapters_and_init_reexports_public_names(make_book):
     root = make_book({
         "a.md": titled("micrograd/_helpers.py", "def add_to_class(cls):\n    return cls"),
-        "b.md": titled("micrograd/engine.py", "class Value:\n    pass\n\n\ndef _private():\n    pass"),
+        "b.md": titled("micrograd/engine.py",
+                       "class Value:\n    pass\n\n\ndef _private():\n    pass"),
         "c.md": titled("micrograd/engine.py", "TOLERANCE = 1e-6"),
     })
     files = tangle.generate(root)
@@ -174,8 +178,10 @@ def test_header_names_the_chapters_and_init_reexports_public_names(make_book):
 
 def test_generated_package_imports_and_runs(make_book, monkeypatch):
     root = make_book({
-        "a.md": titled("micrograd/engine.py", "class Value:\n    def __init__(self, data):\n        self.data = data"),
-        "b.md": titled("micrograd/engine.py", "@add_to_class(Value)\ndef double(self):\n    return Value(2 * self.data)"),
+        "a.md": titled("micrograd/engine.py",
+                       "class Value:\n    def __init__(self, data):\n        self.data = data"),
+        "b.md": titled("micrograd/engine.py",
+                       "@add_to_class(Value)\ndef double(self):\n    return Value(2 * self.data)"),
         "c.md": titled("micrograd/nn.py", "def make():\n    return Value(21).double()"),
     })
     tangle.write(tangle.generate(root), root)
@@ -199,7 +205,8 @@ ERRORS = {
     "title outside the package": (
         f'{FENCE}python title="tools/evil.py"\nX = 1\n{FENCE}\n', 1, "outside the package"),
     "unknown class": (
-        f'{FENCE}python title="micrograd/engine.py"\n\n@add_to_class(Nope)\ndef f(self):\n    pass\n{FENCE}\n',
+        f'{FENCE}python title="micrograd/engine.py"\n\n'
+        f"@add_to_class(Nope)\ndef f(self):\n    pass\n{FENCE}\n",
         3, "Nope"),
     "statement in package code": (
         f'{FENCE}python title="micrograd/engine.py"\nprint("hi")\n{FENCE}\n', 2,

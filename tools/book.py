@@ -27,6 +27,7 @@ PY_LANGS = {"python", "py", "python3"}
 # Attributes a Python fence may carry; all of them are about display only.
 FENCE_ATTRS = {"title", "linenums", "hl_lines"}
 FENCE_RE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*(.*)$")
+OUTPUT_MARKER_RE = re.compile(r"^\s*<!--[-\s]*pytest-codeblocks:\s*expected-output")
 
 
 class BookError(Exception):
@@ -73,7 +74,7 @@ class Block:
         return f"{rel(self.chapter)}:{self.line}"
 
 
-class _NavLoader(yaml.SafeLoader):
+class _NavLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # C: 10x faster
     """Reads mkdocs.yml, ignoring tags such as ``!!python/name:``."""
 
 
@@ -82,6 +83,10 @@ _NavLoader.add_multi_constructor("", lambda loader, suffix, node: None)
 
 def load_config(root: Path = ROOT) -> dict:
     return yaml.load((root / "mkdocs.yml").read_text(), Loader=_NavLoader)
+
+
+def docs_dir(root: Path = ROOT) -> Path:
+    return root / load_config(root).get("docs_dir", "docs")
 
 
 def nav_files(root: Path = ROOT) -> list[Path]:
@@ -107,7 +112,66 @@ def nav_files(root: Path = ROOT) -> list[Path]:
 
 def chapters(root: Path = ROOT) -> list[Path]:
     """The Markdown pages of the book, in reading order (the nav order)."""
-    return [p for p in nav_files(root) if p.suffix == ".md"]
+    pages = [p for p in nav_files(root) if p.suffix == ".md"]
+    for page in pages:
+        if not page.is_file():
+            raise missing_page(root, page)
+    return pages
+
+
+def nav_lines(root: Path) -> tuple[list[str], int, int]:
+    """mkdocs.yml's lines, and the index of its ``nav:`` line and of its last entry."""
+    lines = (root / "mkdocs.yml").read_text().splitlines()
+    start = next((i for i, text in enumerate(lines) if text.startswith("nav:")), 0)
+    last = start
+    for i in range(start + 1, len(lines)):
+        if lines[i].strip() and not lines[i][0].isspace():
+            break  # the next top-level key
+        if lines[i].lstrip().startswith("- "):
+            last = i
+    return lines, start, last
+
+
+def missing_page(root: Path, page: Path) -> BookError:
+    """The nav names a file that does not exist."""
+    name = page.relative_to(docs_dir(root)).as_posix()
+    lines, start, last = nav_lines(root)
+    entry = re.compile(rf"(^|[\s:'\"-]){re.escape(name)}['\"]?\s*$")
+    line = next((i + 1 for i in range(start, last + 1) if entry.search(lines[i])), None)
+    return BookError(
+        root / "mkdocs.yml", line,
+        f"the nav names {name}, but {rel(page)} does not exist; create it "
+        f"(make chapter NAME={page.stem}) or remove this line from the nav",
+    )
+
+
+def nav_hint(root: Path, page: Path) -> str:
+    """How to put ``page`` in the nav: the line to add, and where the nav is."""
+    h1 = re.search(r"^# (.+)$", page.read_text(encoding="utf-8"), re.MULTILINE)
+    title = h1.group(1).strip() if h1 else page.stem.replace("-", " ").capitalize()
+    title = f'"{title}"' if ":" in title else title
+    name = page.relative_to(docs_dir(root)).as_posix()
+    _, _, last = nav_lines(root)
+    return (f"add the line `  - {title}: {name}` to the nav at its place in the "
+            f"reading order (the nav ends at mkdocs.yml:{last + 1})")
+
+
+def not_in_nav(root: Path, page: Path) -> BookError:
+    """A page under docs/ that the nav does not name, so the book skips it."""
+    return BookError(page, None, "this page is not in the nav of mkdocs.yml, so the book "
+                     f"leaves it out; {nav_hint(root, page)}")
+
+
+def check_nav(root: Path = ROOT) -> None:
+    """The nav names every page under docs/, and every file it names exists."""
+    listed = set()
+    for path in nav_files(root):
+        if not path.exists():
+            raise missing_page(root, path)
+        listed.add(path.resolve())
+    for page in sorted(docs_dir(root).rglob("*.md")):
+        if page.resolve() not in listed:
+            raise not_in_nav(root, page)
 
 
 def parse_info(info: str, path: Path, line: int) -> tuple[str, dict[str, str]]:
@@ -115,7 +179,8 @@ def parse_info(info: str, path: Path, line: int) -> tuple[str, dict[str, str]]:
     try:
         words = shlex.split(info)
     except ValueError as exc:
-        raise BookError(path, line, f"cannot read the fence info {info!r}: {exc}")
+        raise BookError(path, line, f"cannot read the fence info {info!r}: {exc}; "
+                        'quote attribute values in pairs: title="micrograd/nn.py"') from None
     if not words:
         return "", {}
     lang, attrs = words[0].lower(), {}
@@ -144,26 +209,93 @@ def check_fences(path: Path, text: str) -> None:
         )
 
 
+def _language(info: str) -> str:
+    """The language of a fence: ``python`` for ``python title=...`` or ``{.python}``."""
+    word = re.split(r"[\s{}]", info.strip().lstrip("{").strip(), maxsplit=1)[0]
+    return word.lstrip(".").lower()
+
+
+def check_output_markers(path: Path, text: str) -> None:
+    """Each expected-output marker comes after a Python block, whose output it is.
+
+    pytest-codeblocks would attach it to any earlier block (a ``text`` block
+    too), and then no test would ever check that output.
+    """
+    last = None  # (line, language) of the last fence closed outside any fence
+    opened = None  # (line, fence, language)
+    for number, line in enumerate(text.splitlines(), 1):
+        m = FENCE_RE.match(line)
+        if m and opened is None:
+            opened = (number, m.group(2), _language(m.group(3)))
+        elif m and m.group(2)[0] == opened[1][0] and len(m.group(2)) >= len(opened[1]) \
+                and not m.group(3):
+            last, opened = (opened[0], opened[2]), None
+        elif opened is None and OUTPUT_MARKER_RE.match(line):
+            fix = "put it right after the ```python block whose output it shows"
+            if last is None:
+                raise BookError(
+                    path, number, f"this expected-output marker has no block before it; {fix}")
+            if last[1] not in PY_LANGS:
+                raise BookError(
+                    path, number,
+                    f"this expected-output marker follows a ```{last[1] or ''} block (line "
+                    f"{last[0]}), not a Python block, so its output would never be checked; {fix}",
+                )
+
+
+class _LineReader(io.StringIO):
+    """Text read line by line, remembering the number of the last line read."""
+
+    line = 0
+
+    def readline(self, *args):
+        self.line += 1
+        return super().readline(*args)
+
+
+# pytest-codeblocks' errors (they carry no line) -> how to fix them
+PARSER_HINTS = {
+    "no previous code block": "put the marker right after the ```python block it belongs to",
+    "already has expected_output": "a block has one output block; remove one of the two markers",
+    "Unknown pytest-codeblocks keyword": (
+        "the markers are <!--pytest-codeblocks:expected-output-->, "
+        "<!--pytest-codeblocks:importorskip(module)--> and <!--pytest.mark.skipif(...)-->"
+    ),
+    "Expected importorskip": "write it as <!--pytest-codeblocks:importorskip(torch)-->",
+}
+
+
 def read_blocks(path: Path) -> list[Block]:
     """The Python blocks of one chapter, in order, with their markers."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     check_fences(path, text)
+    check_output_markers(path, text)
+    reader = _LineReader(text)
     try:
-        raw = extract_from_buffer(io.StringIO(text))
+        raw = extract_from_buffer(reader)
     except RuntimeError as exc:
-        raise BookError(path, None, f"pytest-codeblocks could not parse it: {exc}")
+        hint = next((fix for words, fix in PARSER_HINTS.items() if words in str(exc)), None)
+        message = f"pytest-codeblocks: {exc}" + (f"; {hint}" if hint else "")
+        raise BookError(path, reader.line, message) from None
     blocks = []
     for cb in raw:
         lang, attrs = parse_info(cb.syntax or "", path, cb.lineno)
         if lang not in PY_LANGS:
+            if _language(cb.syntax or "") in PY_LANGS:  # ```{.python title="..."}
+                raise BookError(
+                    path, cb.lineno,
+                    f"the runner cannot run a fence written ```{cb.syntax.strip()}; "
+                    'write the language first, then the attributes: ```python title="..."',
+                )
             continue
         unknown = sorted(set(attrs) - FENCE_ATTRS)
         if unknown:
             raise BookError(
                 path, cb.lineno,
                 f"the runner cannot run a fence with attribute(s) {', '.join(unknown)}; "
-                f"a Python fence may only carry {', '.join(sorted(FENCE_ATTRS))}",
+                f"a Python fence may only carry {', '.join(sorted(FENCE_ATTRS))}: "
+                "remove the others, or make it a ```text block if it is not meant to run",
             )
         blocks.append(Block(
             chapter=path, line=cb.lineno, code=cb.code, title=attrs.get("title"),

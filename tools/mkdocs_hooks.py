@@ -2,17 +2,24 @@
 
 * Each chapter runs as a session (``tools.runner``) while its page is built:
   a block that raises, or prints something other than its checked output,
-  fails the build with the chapter file and line.
+  fails the build with the chapter file and line. A run that passed is
+  remembered in .cache/ (``tools.chapter_cache``) until the chapter's code,
+  its prelude or the package changes, so a prose edit rebuilds quickly.
 * A block ending in a Graphviz graph or a matplotlib figure gets that figure,
   as inline SVG, right below the block (below its output, if it has one).
 * A chapter with a prelude opens with a collapsed "Code so far" block.
+* A chapter with Python blocks offers its notebook (``tools.notebooks``):
+  a "Download notebook" link at the top, the ``.ipynb`` written next to the
+  page after the build (it is made at each build, never committed).
 * Math written as ``$...$`` / ``$$...$$`` (arithmatex, generic mode) becomes
-  MathML on the server, so formulas need no script and no network.
+  MathML on the server, so formulas need no script and no network. The
+  ``$...$`` of a notebook page's Markdown cells (mkdocs-jupyter) too.
 """
 
 from __future__ import annotations
 
 import html
+import posixpath
 import re
 import sys
 import textwrap
@@ -23,16 +30,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import latex2mathml.converter  # noqa: E402
 from mkdocs.exceptions import PluginError  # noqa: E402
 
-from tools.book import FENCE_RE, BookError, chapters, read_blocks, rel  # noqa: E402
-from tools.runner import BlockFailure, BlockSkipped, chapter_session  # noqa: E402
+from tools.book import FENCE_RE, BookError, chapters, nav_hint, read_blocks, rel  # noqa: E402
+from tools.chapter_cache import chapter_figures  # noqa: E402
+from tools.notebooks import chapter_notebook, write_notebook  # noqa: E402
+from tools.runner import BlockFailure  # noqa: E402
 from tools.tangle import prelude  # noqa: E402
 
 _figures: dict[str, list[str]] = {}  # page src path -> SVGs, by placeholder number
+_notebooks: dict[str, Path] = {}  # notebook path in the site -> its chapter
 PLACEHOLDER = '<div class="mg-figure-slot" data-figure="{}"></div>'
 MATH_RE = re.compile(
     r'<(span|div) class="arithmatex">\s*(\\\(|\\\[)(.*?)(\\\)|\\\])\s*</\1>', re.S
 )
-FIGURE_SLOT_RE = re.compile(r'(?:<p>)?<div class="mg-figure-slot" data-figure="(\d+)"></div>(?:</p>)?')
+FIGURE_MARK = "<!--mg-figure {}-->"  # in the page until on_post_page puts the SVG there
+FIGURE_MARK_RE = re.compile(r"<!--mg-figure (\d+)-->")
+FIGURE_SLOT_RE = re.compile(
+    r'(?:<p>)?<div class="mg-figure-slot" data-figure="(\d+)"></div>(?:</p>)?'
+)
 
 
 def _block_end(lines: list[str], start: int) -> int:
@@ -69,6 +83,16 @@ def _code_so_far(code: str) -> str:
     )
 
 
+def _notebook_link(page, chapter: Path) -> str:
+    """The download link; the notebook itself is written by on_post_build."""
+    name = f"{chapter.stem}.ipynb"
+    _notebooks[posixpath.join(posixpath.dirname(page.file.dest_uri), name)] = chapter
+    return (
+        f'<p class="mg-notebook"><a href="{name}" download>Download notebook</a>: '
+        "this chapter as a Jupyter notebook, the code so far first.</p>\n"
+    )
+
+
 def _chapters(config) -> list[Path]:
     return [c.resolve() for c in chapters(Path(config.config_file_path).parent)]
 
@@ -81,16 +105,9 @@ def on_page_markdown(markdown, page, config, files):
         blocks = read_blocks(path)
         if not blocks:
             return markdown
-        session = chapter_session(path)
-        figures: dict[int, str] = {}
-        for block in blocks:
-            try:
-                result = session.run(block)
-            except BlockSkipped:
-                continue
-            if result.figure:
-                figures[block.line] = result.figure
         code = prelude(path)
+        # {block line: SVG}; runs the chapter unless .cache/ has this very run
+        figures = chapter_figures(path, blocks, code)
     except (BookError, BlockFailure) as exc:
         raise PluginError(f"chapter failed: {exc}") from None
 
@@ -105,39 +122,99 @@ def on_page_markdown(markdown, page, config, files):
     _figures[page.file.src_uri] = svgs
     for at in sorted(inserts, reverse=True):
         lines.insert(at, inserts[at])
-    if code:
-        h1 = next((i for i, text in enumerate(lines) if text.startswith("# ")), -1)
-        lines.insert(h1 + 1, "\n" + _code_so_far(code))
+    h1 = next((i for i, text in enumerate(lines) if text.startswith("# ")), -1)
+    top = _notebook_link(page, path) + (_code_so_far(code) if code else "")
+    # the same in every chapter: kept out of the search index
+    top = f'<div class="mg-start" data-search-exclude markdown>\n\n{top}\n</div>\n'
+    lines.insert(h1 + 1, "\n" + top)
     return "\n".join(lines)
 
 
 def _mathml(match: re.Match, page) -> str:
-    tex = html.unescape(match.group(3))
-    display = "block" if match.group(2) == "\\[" else "inline"
+    return _to_mathml(match.group(3), "block" if match.group(2) == "\\[" else "inline", page)
+
+
+def _to_mathml(tex: str, display: str, page) -> str:
+    tex = html.unescape(tex)
     try:
         return latex2mathml.converter.convert(tex, display=display)
     except Exception as exc:  # the converter raises many types
-        raise PluginError(f"{page.file.src_uri}: cannot turn this math into MathML: {tex!r}: {exc}")
+        raise PluginError(
+            f"{page.file.src_uri}: cannot turn this math into MathML: {tex!r}: {exc}"
+        ) from None
 
 
 def on_page_content(html_text, page, config, files):
-    svgs = _figures.pop(page.file.src_uri, [])
+    svgs = _figures.get(page.file.src_uri, [])
     used = set()
 
     def figure(m):
+        # The SVG itself comes in on_post_page, after the search plugin has
+        # read the page: a graph's labels are not words to search for, and
+        # parsing them took a good part of every rebuild.
         used.add(int(m.group(1)))
-        return f'<figure class="mg-figure">{svgs[int(m.group(1))]}</figure>'
+        return f'<figure class="mg-figure">{FIGURE_MARK.format(m.group(1))}</figure>'
 
     html_text = FIGURE_SLOT_RE.sub(figure, html_text)
     if len(used) != len(svgs):
         raise PluginError(f"{page.file.src_uri}: {len(svgs) - len(used)} figure(s) were not placed")
+    if page.file.src_uri.endswith(".ipynb"):
+        html_text = _notebook_math(html_text, page)
     return MATH_RE.sub(lambda m: _mathml(m, page), html_text)
 
 
+def on_post_page(output, page, config):
+    svgs = _figures.pop(page.file.src_uri, [])
+    return FIGURE_MARK_RE.sub(lambda m: svgs[int(m.group(1))], output) if svgs else output
+
+
+NB_MARKDOWN_RE = re.compile(
+    r'(<div class="[^"]*\bjp-RenderedMarkdown\b[^"]*"[^>]*>)(.*?)(</div>)', re.S
+)
+NB_MATH_RE = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
+NB_CODE_RE = re.compile(r"(<(pre|code)\b.*?</\2>)", re.S)
+
+
+def _notebook_math(html_text: str, page) -> str:
+    """``$...$`` and ``$$...$$`` in a notebook's Markdown cells -> MathML.
+
+    mkdocs-jupyter leaves the TeX for MathJax, loaded from a CDN; MathML needs
+    neither. Code in the cells (``<code>``, ``<pre>``) is left alone.
+    """
+
+    def math(m):
+        display, tex = ("block", m.group(1)) if m.group(1) is not None else ("inline", m.group(2))
+        return _to_mathml(tex, display, page)
+
+    def cell(m):
+        parts = NB_CODE_RE.split(m.group(2))
+        # split() yields text, code, tag name, text, code, tag name, ...
+        body = "".join(
+            NB_MATH_RE.sub(math, part) if i % 3 == 0 else part if i % 3 == 1 else ""
+            for i, part in enumerate(parts)
+        )
+        return m.group(1) + body + m.group(3)
+
+    return NB_MARKDOWN_RE.sub(cell, html_text)
+
+
+def on_post_build(config):
+    """Write each chapter's notebook next to its page."""
+    for dest, chapter in sorted(_notebooks.items()):
+        nb = chapter_notebook(chapter, config.site_url or "")
+        write_notebook(nb, Path(config.site_dir) / dest)
+    _notebooks.clear()
+
+
 def on_pre_build(config):
-    """Every Markdown file under docs/ must be in the nav: the nav is the book."""
+    """Every Markdown file under docs/ must be in the nav, and every chapter
+    the nav names must exist: the nav is the book."""
     docs = Path(config["docs_dir"])
-    listed = set(_chapters(config))
+    try:
+        listed = set(_chapters(config))
+    except BookError as exc:  # a chapter in the nav has no file
+        raise PluginError(str(exc)) from None
     for md in sorted(docs.rglob("*.md")):
         if md.resolve() not in listed:
-            raise PluginError(f"{rel(md)} is not in the nav of mkdocs.yml; add it there")
+            root = Path(config.config_file_path).parent
+            raise PluginError(f"{rel(md)} is not in the nav of mkdocs.yml; {nav_hint(root, md)}")

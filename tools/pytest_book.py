@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.book import BookError, chapters, find_root, load_config, read_blocks, rel
+from tools.book import BookError, chapters, find_root, load_config, not_in_nav, read_blocks, rel
 from tools.runner import BlockFailure, BlockSkipped, chapter_session
 
 
@@ -31,15 +31,20 @@ def pytest_collect_file(file_path, parent):
 
 class ChapterFile(pytest.File):
     def collect(self):
-        if self.path.resolve() not in [c.resolve() for c in chapters(find_root(self.path))]:
-            raise BookError(self.path, None, "this page is not in the nav of mkdocs.yml; "
-                            "add it there (the nav is the book order)")
+        root = find_root(self.path)
+        if self.path.resolve() not in [c.resolve() for c in chapters(root)]:
+            raise not_in_nav(root, self.path)
         self.blocks = read_blocks(self.path)
         self.session_ = None
         self.ran = 0  # blocks run so far in the session
         self.failed = None  # where the first failing block is
         for index, block in enumerate(self.blocks):
             yield BlockItem.from_parent(self, name=f"line_{block.line}", index=index)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, BookError):  # file:line: message, no traceback
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
 
     def run_upto(self, index):
         """Run blocks in order up to and including ``index`` (earlier ones too,

@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.book import Block, read_blocks, rel
+from tools.book import Block, BookError, read_blocks, rel
 from tools.tangle import prelude
 
 
@@ -120,7 +120,8 @@ class Session:
 
             # leave out the runner's own frame: start at the chapter's code
             tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next))
-            raise BlockFailure(block, f"the block raised {type(exc).__name__}: {exc}\n{tb}") from exc
+            message = f"the block raised {type(exc).__name__}: {exc}\n{tb}"
+            raise BlockFailure(block, message) from exc
         figure = None
         if value is not None:
             try:
@@ -170,11 +171,20 @@ def main(argv: list[str] | None = None) -> int:
     """
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m tools.runner", description=main.__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.runner",
+                                     description=main.__doc__.split("\n")[0])
     parser.add_argument("chapters", nargs="+", type=Path)
     args = parser.parse_args(argv)
+    try:
+        return _show(args.chapters)
+    except BookError as exc:
+        print(f"== {exc}")
+        return 2
+
+
+def _show(chapters: list[Path]) -> int:
     status = 0
-    for chapter in args.chapters:
+    for chapter in chapters:
         session = chapter_session(chapter)
         for block in read_blocks(chapter):
             expected, block.expected_output = block.expected_output, None

@@ -39,7 +39,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.book import ROOT, Block, BookError, chapters, find_root, read_blocks, rel
+from tools.book import ROOT, Block, BookError, chapters, check_nav, find_root, read_blocks, rel
 
 PACKAGE = "micrograd"
 DECORATOR = "add_to_class"
@@ -149,7 +149,8 @@ def _merge_block(files: dict[str, ModuleFile], block: Block) -> None:
         raise BookError(
             block.chapter, block.line,
             f'title="{title}" is outside the package; package code is titled '
-            f'"{PACKAGE}/<file>.py", and an untitled block is an exploration',
+            f'"{PACKAGE}/<file>.py": retitle the block (e.g. "{PACKAGE}/engine.py"), '
+            "or drop the title to make it an exploration that runs but is not tangled",
         )
     # Pad with blank lines so node line numbers are chapter line numbers.
     offset = block.line
@@ -157,7 +158,13 @@ def _merge_block(files: dict[str, ModuleFile], block: Block) -> None:
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
-        raise BookError(block.chapter, exc.lineno, f"syntax error in {title}: {exc.msg}")
+        code = (exc.text or "").strip()
+        raise BookError(
+            block.chapter, exc.lineno,
+            f"syntax error in this {title} block: {exc.msg}"
+            + (f": {code!r}" if code else "")
+            + "; fix this line (nothing is written until every titled block parses)",
+        ) from None
     lines = source.splitlines(keepends=True)
     mod = files.setdefault(title, ModuleFile(title))
     chapter = rel(block.chapter)
@@ -189,7 +196,11 @@ def _merge_block(files: dict[str, ModuleFile], block: Block) -> None:
             cls = mod.defs.get(target)
             if not isinstance(cls, ClassDef):
                 where = [f.path for f in files.values() if isinstance(f.defs.get(target), ClassDef)]
+                known = [n for f in files.values() for n, d in f.defs.items()
+                         if isinstance(d, ClassDef)]
+                close = difflib.get_close_matches(target, known, n=1)
                 hint = f"; it is defined in {where[0]}, so title this block {where[0]}" if where \
+                    else f"; did you mean @{DECORATOR}({close[0]})?" if close \
                     else f"; define class {target} in an earlier {title} block first"
                 raise BookError(
                     block.chapter, line,
@@ -291,6 +302,8 @@ def render(files: Package) -> dict[str, str]:
 
 def book_blocks(root: Path = ROOT, upto: Path | None = None) -> list[Block]:
     """All blocks of the book in order; with ``upto``, only the chapters before it."""
+    if upto is None:
+        check_nav(root)  # a page left out of the nav would lose its package code
     out = []
     for chapter in chapters(root):
         if upto is not None and chapter.resolve() == Path(upto).resolve():
@@ -360,8 +373,10 @@ def diff(generated: dict[str, str], root: Path = ROOT) -> str:
 
 
 def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.tangle", description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="fail with a diff if micrograd/ is stale")
+    parser = argparse.ArgumentParser(prog="python -m tools.tangle",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="fail with a diff if micrograd/ is stale")
     args = parser.parse_args(argv)
     try:
         generated = generate(root)

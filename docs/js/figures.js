@@ -1,0 +1,17 @@
+// A graph taller than its box (.mg-figure, see book.css) opens scrolled so
+// that its leftmost node is in view: a graph drawn from left to right starts
+// there, while the top left corner of a big one is often empty.
+document$.subscribe(function () {
+  document.querySelectorAll(".mg-figure").forEach(function (box) {
+    if (box.scrollHeight <= box.clientHeight) return;
+    var first = null;
+    box.querySelectorAll("g.node").forEach(function (node) {
+      var r = node.getBoundingClientRect();
+      if (!first || r.left < first.left) first = r;
+    });
+    if (first) {
+      var top = first.top - box.getBoundingClientRect().top + box.scrollTop;
+      box.scrollTop = top - (box.clientHeight - first.height) / 2;
+    }
+  });
+});

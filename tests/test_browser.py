@@ -1,0 +1,369 @@
+"""The site in a real browser: Debian's chromium, driven by playwright.
+
+The session builds the site strictly into a temporary folder and serves it
+with http.server on 127.0.0.1. Every request a page makes is recorded; one to
+any other host is blocked, counted and fails the test, so the pages are
+proven to work offline (fonts, scripts, math, the notebook page's assets).
+
+Chromium: ``make test`` installs it (``make debs``) and sets
+BOOK_BROWSER=required, so there a missing chromium fails these tests. Run
+outside make on a machine without chromium, they skip and say why.
+
+test-artifacts/ (git-ignored) receives nn.png and nn-dark.png, screenshots of
+the neural-network chapter, and browser-report.txt: the pages visited, the
+requests made and blocked, and the timings.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+
+from tools.book import FENCE_RE, ROOT, nav_files, read_blocks
+from tools.tangle import prelude
+
+ARTIFACTS = ROOT / "test-artifacts"
+NN = ROOT / "docs" / "nn.md"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ANNOTATION = re.compile(r"[ \t]*# \(\d+\)!")
+REPORT: dict = {"pages": [], "requests": 0, "blocked": [], "timings": {}}
+
+
+def chromium() -> str:
+    """The chromium executable; fail under ``make test``, else skip, if missing."""
+    path = shutil.which("chromium")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        path, why = None, "the playwright package is not installed (pip install -e '.[test]')"
+    else:
+        why = "chromium is not installed (Debian package `chromium`; `make debs` installs it)"
+    if path is None:
+        if os.environ.get("BOOK_BROWSER") == "required":
+            pytest.fail(why)
+        pytest.skip(f"{why}; `make test` installs it and runs these tests")
+    return path
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("browser-site")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    start = time.perf_counter()
+    run = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    REPORT["timings"]["strict build"] = time.perf_counter() - start
+    assert run.returncode == 0, run.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def base_url(site):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=site)
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+    ARTIFACTS.mkdir(exist_ok=True)
+    lines = [f"pages visited ({len(REPORT['pages'])}):"]
+    lines += [f"  {url}  {ms:.0f} ms" for url, ms in REPORT["pages"]]
+    lines += [
+        f"requests made: {REPORT['requests']}",
+        f"requests to other hosts (blocked): {len(REPORT['blocked'])}",
+    ]
+    lines += [f"  {url}" for url in REPORT["blocked"]]
+    lines += [f"{name}: {seconds:.1f} s" for name, seconds in REPORT["timings"].items()]
+    (ARTIFACTS / "browser-report.txt").write_text("\n".join(lines) + "\n")
+
+
+class Tab:
+    """A page in a fresh context that records requests and console errors.
+
+    Requests to the local server go through; any other is aborted and kept
+    in ``outside``.
+    """
+
+    def __init__(self, browser, base_url, **context_options):
+        self.base = base_url
+        self.requests: list[str] = []
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, color_scheme="light", **context_options
+        )
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.page.on("websocket", lambda ws: self.outside.append(ws.url))
+
+    def _route(self, route):
+        url = route.request.url
+        self.requests.append(url)
+        if url.startswith(self.base):
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+    def visit(self, path: str):
+        start = time.perf_counter()
+        response = self.page.goto(self.base + path)
+        self.page.wait_for_load_state("networkidle")
+        REPORT["pages"].append((self.base + path, 1000 * (time.perf_counter() - start)))
+        assert response is not None and response.status == 200, (
+            f"{path}: HTTP {response and response.status}"
+        )
+        return response
+
+    def close(self):
+        REPORT["requests"] += len(self.requests)
+        REPORT["blocked"] += self.outside
+        self.context.close()
+
+
+@pytest.fixture
+def tab(browser, base_url):
+    tabs = []
+
+    def open_tab(**options):
+        tabs.append(Tab(browser, base_url, **options))
+        return tabs[-1]
+
+    yield open_tab
+    for t in tabs:
+        t.close()
+
+
+def page_path(doc: Path) -> str:
+    """URL path of a nav page: index.md -> '', nn.md -> 'nn/', demo.ipynb -> 'demo/'."""
+    return "" if doc.stem == "index" else f"{doc.stem}/"
+
+
+def fences(text: str) -> list[tuple[str, str]]:
+    """(info string, content) of every top-level fence, in order."""
+    lines, out, i = text.split("\n"), [], 0
+    while i < len(lines):
+        m = FENCE_RE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines):
+            n = FENCE_RE.match(lines[j])
+            if (
+                n
+                and n.group(2)[0] == m.group(2)[0]
+                and len(n.group(2)) >= len(m.group(2))
+                and not n.group(3)
+            ):
+                break
+            j += 1
+        out.append((m.group(3).strip(), "\n".join(lines[i + 1 : j]) + "\n"))
+        i = j + 1
+    return out
+
+
+# --- every page --------------------------------------------------------------
+
+
+def test_every_page_loads_with_no_console_error_and_no_outside_request(tab):
+    pages = [page_path(doc) for doc in nav_files()] + ["404.html"]
+    t = tab()
+    for path in pages:
+        before = len(t.requests)
+        t.visit(path)
+        assert len(t.requests) > before, f"{path}: no request recorded; is the recorder working?"
+        assert not t.errors, f"{path}: console errors: {t.errors}"
+        assert not t.outside, f"{path}: requests to other hosts: {t.outside}"
+
+
+def test_a_request_to_another_host_is_caught(tab):
+    """The recorder itself: an outside fetch is blocked and counted."""
+    t = tab()
+    t.visit("")
+    t.page.evaluate("fetch('https://example.org/probe').catch(() => null)")
+    t.page.wait_for_timeout(200)
+    assert t.outside == ["https://example.org/probe"]
+    t.outside.clear()  # a probe, not a page's request: leave it out of the report
+    t.errors.clear()
+
+
+def test_home_page_maps_every_page(tab):
+    t = tab()
+    t.visit("")
+    links = t.page.eval_on_selector_all(
+        "article a[href]", "as => as.map(a => a.getAttribute('href').split('#')[0])"
+    )
+    for doc in [d for d in nav_files() if d.stem != "index"]:
+        assert any(href.rstrip("/").endswith(doc.stem) for href in links), (
+            f"{doc.name} is not linked from the home page"
+        )
+
+
+# --- the neural-network chapter ---------------------------------------------
+
+
+@pytest.fixture
+def nn_tab(tab, base_url):
+    t = tab(permissions=["clipboard-read", "clipboard-write"])
+    t.visit(page_path(NN))
+    yield t
+    assert not t.errors, f"console errors: {t.errors}"
+    assert not t.outside, f"requests to other hosts: {t.outside}"
+
+
+def test_nn_forward_pass_graph_is_drawn_and_visible(nn_tab):
+    page = nn_tab.page
+    graphs = page.locator("figure.mg-figure svg")
+    sizes = [graphs.nth(i).locator("g.node").count() for i in range(graphs.count())]
+    assert sizes and max(sizes) > 100, f"no forward-pass graph (node counts {sizes})"
+    graph = graphs.nth(sizes.index(max(sizes)))
+    graph.scroll_into_view_if_needed()
+    assert graph.is_visible()
+    box = graph.bounding_box()
+    assert box["width"] > 1000 and box["height"] > 300, box  # natural size: readable labels
+    assert page.locator("figure.mg-figure").nth(sizes.index(max(sizes))).is_visible()
+
+
+def test_nn_math_is_rendered_as_mathml(nn_tab):
+    page = nn_tab.page
+    maths = page.locator("article math")
+    assert maths.count() >= 3
+    for i in range(maths.count()):
+        box = maths.nth(i).bounding_box()
+        assert box and box["width"] > 0 and box["height"] > 0, f"formula {i} has no size"
+    # a display fraction is taller than a line of text: MathML is laid out, not shown as text
+    frac = page.locator("article math[display=block]:has(mfrac)").first
+    line = page.locator("article p").first.evaluate(
+        "p => parseFloat(getComputedStyle(p).lineHeight)"
+    )
+    assert frac.bounding_box()["height"] > line
+
+
+def test_nn_every_code_block_copies_exactly_its_code(nn_tab):
+    page = nn_tab.page
+    page.locator("article details summary").first.click()  # open "Code so far"
+    expected = [prelude(NN)] + [content for _, content in fences(NN.read_text())]
+    python = [content for info, content in fences(NN.read_text()) if info.split()[:1] == ["python"]]
+    assert python == [b.code for b in read_blocks(NN)], "the fence scan disagrees with read_blocks"
+
+    blocks = page.locator("article pre:has(> code)")
+    assert blocks.count() == len(expected)
+    for i, code in enumerate(expected):
+        button = blocks.nth(i).locator("button[data-md-type=copy]")
+        assert button.count() == 1, f"code block {i} has no copy button"
+        page.evaluate("navigator.clipboard.writeText('')")
+        button.click()
+        copied = page.evaluate("navigator.clipboard.readText()")
+        # a code annotation's marker (``# (1)!``) is not copied, only the code
+        assert copied == ANNOTATION.sub("", code).rstrip("\n"), (
+            f"code block {i} copies something else"
+        )
+
+
+def test_nn_dark_mode_toggle_and_screenshots(nn_tab):
+    page = nn_tab.page
+    ARTIFACTS.mkdir(exist_ok=True)
+    scheme = "document.body.getAttribute('data-md-color-scheme')"
+    assert page.evaluate(scheme) == "default"
+    page.screenshot(path=ARTIFACTS / "nn.png", full_page=True)
+    page.locator("label[title='Switch to dark mode']").click()
+    page.wait_for_function(f"{scheme} === 'slate'")
+    # figures turn light-on-dark with the palette
+    assert "invert" in page.locator("figure.mg-figure svg").first.evaluate(
+        "s => getComputedStyle(s).filter"
+    )
+    page.screenshot(path=ARTIFACTS / "nn-dark.png", full_page=True)
+    page.locator("label[title='Switch to light mode']").click()
+    page.wait_for_function(f"{scheme} === 'default'")
+
+
+def test_nn_links_footer_and_notebook(nn_tab):
+    page = nn_tab.page
+    edit = page.locator("a.md-content__button[rel=edit]")
+    assert edit.get_attribute("href").endswith("/edit/main/docs/nn.md")
+    assert page.locator("a.md-source").first.get_attribute("href").startswith("https://github.com/")
+    prev, nxt = page.locator("a.md-footer__link--prev"), page.locator("a.md-footer__link--next")
+    docs = nav_files()
+    here = docs.index(NN)
+    assert prev.get_attribute("href").rstrip("/").endswith(docs[here - 1].stem)
+    if here + 1 < len(docs):
+        assert nxt.get_attribute("href").rstrip("/").endswith(docs[here + 1].stem)
+
+    link = page.locator("a[download]", has_text="Download notebook")
+    href = link.get_attribute("href")
+    assert href == "nn.ipynb"
+    response = page.request.get(urljoin(page.url, href))
+    assert response.status == 200
+    nb = json.loads(response.text())
+    assert nb["cells"][1]["cell_type"] == "code" and "class Value" in "".join(
+        nb["cells"][1]["source"]
+    )
+
+
+def test_search_finds_a_chapter(tab):
+    t = tab()
+    t.visit("")
+    search = t.page.locator("input.md-search__input")
+    search.click()
+    search.press_sequentially("backpropagation")
+    results = t.page.locator(".md-search-result__item")
+    results.first.wait_for(timeout=10_000)
+    assert results.count() > 0
+    assert not t.errors and not t.outside
+
+
+def test_notebook_pages_have_no_tex_left(tab):
+    """mkdocs-jupyter pages: their Markdown math is MathML too, not $...$ for MathJax."""
+    notebooks = [doc for doc in nav_files() if doc.suffix == ".ipynb"]
+    if not notebooks:
+        pytest.skip("no notebook page in the nav yet")
+    t = tab()
+    for doc in notebooks:
+        t.visit(page_path(doc))
+        text = t.page.locator("article .jp-RenderedMarkdown").all_inner_texts()
+        assert not any(re.search(r"\$[^$\s][^$]*\$", s) for s in text), f"{doc.name}: TeX left"
+        assert not t.errors and not t.outside

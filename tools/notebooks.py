@@ -1,0 +1,217 @@
+"""Chapter notebooks: each chapter as a Jupyter notebook, made at site build.
+
+A reader who wants to start at some chapter downloads its notebook. It opens
+with the code so far (the chapter's prelude, see ``tools.tangle.prelude``) in
+one code cell, then holds the chapter itself: the prose as Markdown cells and
+each Python block as a code cell, in order. Running all cells prints what the
+chapter shows; tests/test_notebooks.py runs every notebook and checks that.
+
+From page to notebook a few things change:
+
+* Output blocks (the ``expected-output`` marker and the fence after it) are
+  left out. Running the cell above shows that output; a copy in the Markdown
+  would only say it twice. The other pytest-codeblocks markers (HTML
+  comments) are left out too.
+* A titled block starts with its title as a comment (``# micrograd/nn.py``).
+* A block marked ``importorskip(torch)`` starts with ``%%needs torch``, a
+  small cell magic defined in a cell of its own after the prelude. Without
+  torch the cell prints that it was skipped, as the book skips the block,
+  instead of stopping "Run all" with an ImportError.
+* Admonitions (``!!! note "Title"``) become block quotes with a bold title,
+  and a code annotation ``# (1)!`` becomes the comment ``# (1)``, pointing at
+  the numbered list below the cell.
+* Links to other chapters (``nn.md#a-loss``) point at the site's pages.
+
+Cell ids are numbered, not random, so the same chapter gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import nbformat
+
+from tools.book import FENCE_RE, Block, read_blocks
+from tools.tangle import prelude
+
+MARKER_RE = re.compile(r"^\s*<!--\s*pytest[.-].*-->\s*$")
+ADMONITION_RE = re.compile(r'^(\s*)(?:!!!|\?\?\?\+?)\s+([\w-]+)(?:\s+"(.*)")?\s*$')
+CHAPTER_LINK_RE = re.compile(r"(\]\(|^\[[^\]]+\]:\s*)(?!\w+://|#|/)([\w./-]+?)\.md(#[^)\s]*)?")
+LINK_DEF_RE = re.compile(r"^\[([^\]^]+)\]:\s*\S+")
+ANNOTATION_RE = re.compile(r"#\s*\((\d+)\)!")
+
+REQUIREMENTS = (
+    "Running it needs Python 3.10 or newer, and for figures the `graphviz` "
+    "package with Graphviz's `dot` program and `matplotlib`."
+)
+NEEDS_MAGIC = '''\
+import importlib
+
+from IPython.core.magic import register_cell_magic
+
+
+@register_cell_magic
+def needs(package, cell):
+    """%%needs <package>: run the cell only if the package can be imported."""
+    try:
+        importlib.import_module(package.strip())
+    except ImportError:
+        print(f"skipped: {package.strip()} is not installed")
+        return
+    get_ipython().run_cell(cell).raise_error()
+'''
+
+
+def fence_end(lines: list[str], start: int) -> int:
+    """Index of the line that closes the fence opened at index ``start``."""
+    fence = FENCE_RE.match(lines[start]).group(2)
+    for i in range(start + 1, len(lines)):
+        m = FENCE_RE.match(lines[i])
+        if m and m.group(2)[0] == fence[0] and len(m.group(2)) >= len(fence) and not m.group(3):
+            return i
+    return len(lines) - 1
+
+
+def page_url(site_url: str, md_path: str, fragment: str = "") -> str:
+    """Where the page of ``nn.md`` (or ``index.md``) lives on the site."""
+    page = "" if md_path in ("index", "./index") else md_path.removeprefix("./") + "/"
+    return f"{site_url.rstrip('/')}/{page}{fragment or ''}"
+
+
+def _admonitions(lines: list[str]) -> list[str]:
+    """``!!! note "Title"`` + indented body -> a block quote with a bold title."""
+    out, i = [], 0
+    while i < len(lines):
+        m = ADMONITION_RE.match(lines[i])
+        if not m:
+            out.append(lines[i])
+            i += 1
+            continue
+        indent, kind, title = m.group(1), m.group(2), m.group(3)
+        body, i = [], i + 1
+        while i < len(lines) and (not lines[i].strip() or lines[i].startswith(indent + "    ")):
+            body.append(lines[i])
+            i += 1
+        while body and not body[-1].strip():
+            i -= 1
+            body.pop()
+        body = textwrap.dedent("\n".join(body)).split("\n") if body else []
+        quoted = [f"**{title or kind.capitalize()}**", ""] + body
+        out.extend(f"{indent}> {line}".rstrip() for line in quoted)
+    return out
+
+
+def _markdown(lines: list[str], site_url: str, link_defs: list[str]) -> str | None:
+    lines = _admonitions(lines)
+    text = "\n".join(lines).strip("\n")
+    if not text.strip():
+        return None
+    if site_url:
+        text = "\n".join(
+            CHAPTER_LINK_RE.sub(
+                lambda m: m.group(1) + page_url(site_url, m.group(2), m.group(3)), line
+            )
+            for line in text.split("\n")
+        )
+    # Each Markdown cell is rendered alone: give it the link definitions it uses.
+    used = [d for d in link_defs if f"[{LINK_DEF_RE.match(d).group(1)}]" in text]
+    return text + ("\n\n" + "\n".join(used) if used else "")
+
+
+def _code(block: Block) -> str:
+    code = ANNOTATION_RE.sub(r"# (\1)", block.code).rstrip("\n")
+    head = []
+    if block.importorskip:
+        head.append(f"%%needs {block.importorskip}")
+    head += [f"# the book skips this block when: {mark}" for mark in block.marks]
+    if block.title:
+        head.append(f"# {block.title}")
+    return "\n".join(head + [code])
+
+
+def chapter_notebook(chapter: Path, site_url: str = "") -> nbformat.NotebookNode:
+    """The notebook of one chapter: the code so far, then the chapter's cells."""
+    chapter = Path(chapter)
+    text = chapter.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    blocks = {b.line: b for b in read_blocks(chapter)}
+    title = next((line[2:].strip() for line in lines if line.startswith("# ")), chapter.stem)
+    link_defs = [line for line in lines if LINK_DEF_RE.match(line)]
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+
+    where = f"[on the site]({page_url(site_url, chapter.stem)})" if site_url else "on the site"
+    intro = f"*Building micrograd*, chapter **{title}**, as a notebook (read it {where})."
+    before = prelude(chapter)
+    if before:
+        cells = [
+            md(
+                f"{intro}\n\nThe next cell is the **code so far**: the package code of the "
+                "chapters before this one, the session this chapter starts from. Run it "
+                f"first, then the chapter's cells in order. {REQUIREMENTS}"
+            ),
+            code(before.rstrip("\n")),
+        ]
+    else:
+        cells = [
+            md(f"{intro}\n\nThis chapter comes first, so there is no code so far. {REQUIREMENTS}")
+        ]
+    needs = sorted({b.importorskip for b in blocks.values() if b.importorskip})
+    if needs:
+        names = ", ".join(f"`{n}`" for n in needs)
+        cells += [
+            md(
+                f"Some cells need {names}. They start with `%%needs <package>`, a cell "
+                "magic defined in the next cell: when the package is missing, such a "
+                "cell says it was skipped instead of failing, as the book skips it."
+            ),
+            code(NEEDS_MAGIC.rstrip("\n")),
+        ]
+
+    prose: list[str] = []
+
+    def flush():
+        cell = _markdown(prose, site_url, link_defs)
+        if cell:
+            cells.append(md(cell))
+        prose.clear()
+
+    drop_output, i = False, 0
+    while i < len(lines):
+        line = lines[i]
+        if LINK_DEF_RE.match(line):
+            i += 1
+        elif MARKER_RE.match(line):
+            drop_output = drop_output or "expected-output" in line
+            i += 1
+        elif FENCE_RE.match(line):
+            end = fence_end(lines, i)
+            if i + 1 in blocks:
+                flush()
+                cells.append(code(_code(blocks[i + 1])))
+            elif not drop_output:
+                prose.extend(lines[i : end + 1])
+            drop_output = False
+            i = end + 1
+        else:
+            prose.append(line)
+            i += 1
+    flush()
+
+    for number, cell in enumerate(cells):
+        cell.id = f"{chapter.stem}-{number}"
+    nb = nbformat.v4.new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+    )
+    nbformat.validate(nb)
+    return nb
+
+
+def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
