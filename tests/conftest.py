@@ -1,9 +1,15 @@
 """Shared fixtures: a throw-away book in a temporary folder."""
 
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from tools.book import ROOT
 
 
 @pytest.fixture
@@ -23,3 +29,46 @@ def make_book(tmp_path):
         return root
 
     return make
+
+
+@pytest.fixture
+def book_copy(tmp_path):
+    """A copy of this book (chapters, nav, package) to modify freely."""
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    shutil.copytree(ROOT / "micrograd", tmp_path / "micrograd",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    return tmp_path
+
+
+@pytest.fixture
+def run_pytest():
+    """Run pytest with the book plugin on a throw-away book, in a subprocess."""
+
+    def run(root: Path, *args: str) -> subprocess.CompletedProcess:
+        (root / "pytest.ini").write_text("[pytest]\n")
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "tools.pytest_book", "-q",
+             "-p", "no:cacheprovider", str(root / "docs"), *args],
+            cwd=root, env=env, capture_output=True, text=True, timeout=300,
+        )
+
+    return run
+
+
+def mkdocs_build(root: Path, site: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
+        cwd=root, env=env, capture_output=True, text=True, timeout=900,
+    )
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """This book's site, built strictly once per test session."""
+    out = tmp_path_factory.mktemp("site")
+    run = mkdocs_build(ROOT, out)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return out

@@ -22,8 +22,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -61,24 +59,6 @@ def chromium() -> str:
             pytest.fail(why)
         pytest.skip(f"{why}; `make test` installs it and runs these tests")
     return path
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("browser-site")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    start = time.perf_counter()
-    run = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    REPORT["timings"]["strict build"] = time.perf_counter() - start
-    assert run.returncode == 0, run.stderr[-3000:]
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 cache of the site build, and the chapter linter (`make check`)."""
 
 import os
-import shutil
 import subprocess
 import sys
 
@@ -16,16 +15,6 @@ from tools.runner import BlockFailure
 FENCE = "```"
 OUTPUT = "<!--pytest-codeblocks:expected-output-->"
 CHAPTER_A = f'# A\n\n{FENCE}python title="micrograd/engine.py"\nclass Value:\n    pass\n{FENCE}\n'
-
-
-@pytest.fixture
-def book_copy(tmp_path):
-    """This book's chapters, nav and package, in a folder of its own."""
-    shutil.copytree(ROOT / "docs", tmp_path / "docs")
-    shutil.copytree(ROOT / "micrograd", tmp_path / "micrograd",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
-    return tmp_path
 
 
 def nav_names(root):

@@ -104,20 +104,10 @@ def test_runner_shows_the_same_message(name, make_book, capsys):
     assert_package_untouched(root)
 
 
-def pytest_on(root, *args):
-    (root / "pytest.ini").write_text("[pytest]\n")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "tools.pytest_book", "-q", "-p", "no:cacheprovider",
-         str(root / "docs"), *args],
-        cwd=root, env=env, capture_output=True, text=True, timeout=300,
-    )
-
-
-def test_pytest_reports_a_chapter_mistake_without_a_traceback(make_book):
+def test_pytest_reports_a_chapter_mistake_without_a_traceback(make_book, run_pytest):
     text, line, what, fix = MISTAKES["expected-output with no block before it"]
     root = book_with(make_book, text)
-    run = pytest_on(root)
+    run = run_pytest(root)
     assert run.returncode != 0
     assert f"docs/bad.md:{line}: {what}" in run.stdout and fix in run.stdout, run.stdout
     assert "Traceback" not in run.stdout and "tools/book.py" not in run.stdout

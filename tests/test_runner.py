@@ -1,6 +1,5 @@
 """The chapter runner and the pytest plugin: chapters as checked sessions."""
 
-import os
 import re
 import subprocess
 import sys
@@ -50,53 +49,42 @@ def test_a_changed_output_names_the_chapter_file_and_line(make_book):
     assert "-43" in message and "+42" in message
 
 
-def pytest_on(root, *args):
-    """Run pytest with the book plugin on a throw-away book, in a subprocess."""
-    (root / "pytest.ini").write_text("[pytest]\n")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "tools.pytest_book", "-q", "-p", "no:cacheprovider",
-         str(root / "docs"), *args],
-        cwd=root, env=env, capture_output=True, text=True, timeout=300,
-    )
-
-
-def test_pytest_fails_naming_file_and_line_when_a_block_raises(make_book):
+def test_pytest_fails_naming_file_and_line_when_a_block_raises(make_book, run_pytest):
     text = "# Probe\n\n" + block("print(1)", "1\n") + block("1 / 0") + block("print(2)")
     root = make_book({"ch.md": text})
-    run = pytest_on(root)
+    run = run_pytest(root)
     assert run.returncode == 1, run.stdout
     assert "docs/ch.md:12: the block raised ZeroDivisionError" in run.stdout
     assert "1 failed, 1 passed, 1 skipped" in run.stdout
-    assert "not run: the earlier block docs/ch.md:12 failed" in pytest_on(root, "-rs").stdout
+    assert "not run: the earlier block docs/ch.md:12 failed" in run_pytest(root, "-rs").stdout
 
 
-def test_pytest_fails_naming_file_and_line_when_an_output_differs(make_book):
+def test_pytest_fails_naming_file_and_line_when_an_output_differs(make_book, run_pytest):
     text = "# Probe\n\n" + block("print('a')", "a\n") + block("print(0.1 + 0.2)", "0.3\n")
     root = make_book({"ch.md": text})
-    run = pytest_on(root)
+    run = run_pytest(root)
     assert run.returncode == 1
     assert "docs/ch.md:12: the output differs" in run.stdout
     assert "+0.30000000000000004" in run.stdout
 
 
-def test_pytest_collects_one_item_per_block_named_by_line(make_book):
+def test_pytest_collects_one_item_per_block_named_by_line(make_book, run_pytest):
     root = make_book({"ch.md": "# Probe\n\n" + block("x = 1") + block('print("ok")', "ok\n")})
-    run = pytest_on(root, "--collect-only")
+    run = run_pytest(root, "--collect-only")
     assert run.stdout.splitlines()[:2] == ["docs/ch.md::line_3", "docs/ch.md::line_7"]
-    assert pytest_on(root).returncode == 0
+    assert run_pytest(root).returncode == 0
 
 
-def test_selecting_one_block_runs_the_blocks_before_it(make_book):
+def test_selecting_one_block_runs_the_blocks_before_it(make_book, run_pytest):
     root = make_book({"ch.md": "# Probe\n\n" + block("x = 20") + block("print(x + 1)", "21\n")})
-    run = pytest_on(root, "-k", "line_7")
+    run = run_pytest(root, "-k", "line_7")
     assert run.returncode == 0 and "1 passed" in run.stdout, run.stdout
 
 
-def test_a_page_missing_from_the_nav_is_an_error(make_book):
+def test_a_page_missing_from_the_nav_is_an_error(make_book, run_pytest):
     root = make_book({"ch.md": "# In the nav\n"})
     (root / "docs" / "stray.md").write_text("# Not in the nav\n")
-    run = pytest_on(root)
+    run = run_pytest(root)
     assert run.returncode != 0
     assert "docs/stray.md: this page is not in the nav" in run.stdout
 

@@ -1,12 +1,11 @@
 """The site: a strict build runs the chapters, draws figures and renders math."""
 
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import mkdocs_build
 
 from tools.book import ROOT, chapters, read_blocks
 from tools.runner import BlockSkipped, chapter_session
@@ -15,20 +14,6 @@ from tools.tangle import prelude
 FENCE = "```"
 HOOKS = ROOT / "tools" / "mkdocs_hooks.py"
 MKDOCS = [sys.executable, "-m", "mkdocs", "build", "--strict"]
-
-
-def mkdocs_build(root: Path, site: Path):
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    return subprocess.run(MKDOCS + ["-d", str(site)], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=900)
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
-    run = mkdocs_build(ROOT, out)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return out
 
 
 def page(site, chapter: Path) -> str:

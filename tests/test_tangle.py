@@ -1,13 +1,12 @@
 """The tangler: chapters -> micrograd/ (tools/tangle.py)."""
 
 import importlib
-import shutil
 import sys
 
 import pytest
 
 from tools import tangle
-from tools.book import ROOT, BookError
+from tools.book import BookError
 
 FENCE = "```"
 
@@ -29,16 +28,6 @@ def test_package_matches_chapters():
 
 def test_tangling_twice_gives_the_same_bytes():
     assert tangle.generate() == tangle.generate()
-
-
-@pytest.fixture
-def book_copy(tmp_path):
-    """A copy of this book (chapters, nav, package) to modify freely."""
-    shutil.copytree(ROOT / "docs", tmp_path / "docs")
-    shutil.copytree(ROOT / "micrograd", tmp_path / "micrograd",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
-    return tmp_path
 
 
 def test_deleted_package_files_are_restored_byte_for_byte(book_copy):

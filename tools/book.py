@@ -190,23 +190,43 @@ def parse_info(info: str, path: Path, line: int) -> tuple[str, dict[str, str]]:
     return lang, attrs
 
 
-def check_fences(path: Path, text: str) -> None:
-    """Fail with the opening line when a fence is never closed."""
-    opened = None  # (line, fence)
-    for number, line in enumerate(text.splitlines(), 1):
+def fences(lines: list[str]) -> list[tuple[int, int | None, str]]:
+    """The top-level fences: (opening index, closing index or None, info string).
+
+    A fence closes at a line of the same character, at least as long, with
+    nothing after it, so fences inside a longer fence (a chapter showing
+    Markdown source) are text, not fences.
+    """
+    out, opened = [], None  # opened: (index, fence, info)
+    for i, line in enumerate(lines):
         m = FENCE_RE.match(line)
         if not m:
             continue
-        fence = m.group(2)
+        fence, info = m.group(2), m.group(3).strip()
         if opened is None:
-            opened = (number, fence)
-        elif fence[0] == opened[1][0] and len(fence) >= len(opened[1]) and not m.group(3):
+            opened = (i, fence, info)
+        elif fence[0] == opened[1][0] and len(fence) >= len(opened[1]) and not info:
+            out.append((opened[0], i, opened[2]))
             opened = None
-    if opened:
-        raise BookError(
-            path, opened[0],
-            f"this {opened[1]} fence is never closed; add a closing {opened[1]} line",
-        )
+    if opened is not None:
+        out.append((opened[0], None, opened[2]))
+    return out
+
+
+def fence_end(lines: list[str], start: int) -> int:
+    """Index of the line that closes the fence opened at index ``start``."""
+    end = next(close for open_, close, _ in fences(lines) if open_ == start)
+    return len(lines) - 1 if end is None else end
+
+
+def check_fences(path: Path, text: str) -> None:
+    """Fail with the opening line when a fence is never closed."""
+    lines = text.splitlines()
+    for open_, close, _ in fences(lines):
+        if close is None:
+            fence = FENCE_RE.match(lines[open_]).group(2)
+            raise BookError(path, open_ + 1,
+                            f"this {fence} fence is never closed; add a closing {fence} line")
 
 
 def _language(info: str) -> str:
@@ -221,26 +241,25 @@ def check_output_markers(path: Path, text: str) -> None:
     pytest-codeblocks would attach it to any earlier block (a ``text`` block
     too), and then no test would ever check that output.
     """
-    last = None  # (line, language) of the last fence closed outside any fence
-    opened = None  # (line, fence, language)
-    for number, line in enumerate(text.splitlines(), 1):
-        m = FENCE_RE.match(line)
-        if m and opened is None:
-            opened = (number, m.group(2), _language(m.group(3)))
-        elif m and m.group(2)[0] == opened[1][0] and len(m.group(2)) >= len(opened[1]) \
-                and not m.group(3):
-            last, opened = (opened[0], opened[2]), None
-        elif opened is None and OUTPUT_MARKER_RE.match(line):
-            fix = "put it right after the ```python block whose output it shows"
-            if last is None:
-                raise BookError(
-                    path, number, f"this expected-output marker has no block before it; {fix}")
-            if last[1] not in PY_LANGS:
-                raise BookError(
-                    path, number,
-                    f"this expected-output marker follows a ```{last[1] or ''} block (line "
-                    f"{last[0]}), not a Python block, so its output would never be checked; {fix}",
-                )
+    lines = text.splitlines()
+    spans = fences(lines)
+    for i, line in enumerate(lines):
+        if not OUTPUT_MARKER_RE.match(line):
+            continue
+        if any(o < i and (c is None or c > i) for o, c, _ in spans):
+            continue  # a marker shown inside a fence is text
+        before = [(o, info) for o, c, info in spans if c is not None and c < i]
+        fix = "put it right after the ```python block whose output it shows"
+        if not before:
+            raise BookError(
+                path, i + 1, f"this expected-output marker has no block before it; {fix}")
+        open_, info = before[-1]
+        if _language(info) not in PY_LANGS:
+            raise BookError(
+                path, i + 1,
+                f"this expected-output marker follows a ```{_language(info)} block (line "
+                f"{open_ + 1}), not a Python block, so its output would never be checked; {fix}",
+            )
 
 
 class _LineReader(io.StringIO):
@@ -306,21 +325,5 @@ def read_blocks(path: Path) -> list[Block]:
 
 
 def count_python_fences(text: str) -> int:
-    """Python fences counted by a plain line scan, independent of any parser.
-
-    Fences inside a longer fence (a chapter showing Markdown source) are not
-    counted, since they are text, not code.
-    """
-    count, opened = 0, None
-    for line in text.splitlines():
-        m = FENCE_RE.match(line)
-        if not m:
-            continue
-        if opened is None:
-            opened = m.group(2)
-            info = m.group(3).strip()
-            lang = re.split(r"[\s{]", info, maxsplit=1)[0].lstrip(".").lower()
-            count += lang in PY_LANGS
-        elif m.group(2)[0] == opened[0] and len(m.group(2)) >= len(opened) and not m.group(3):
-            opened = None
-    return count
+    """Python fences counted by a plain line scan, independent of any parser."""
+    return sum(_language(info) in PY_LANGS for _, _, info in fences(text.splitlines()))

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import latex2mathml.converter  # noqa: E402
 from mkdocs.exceptions import PluginError  # noqa: E402
 
-from tools.book import FENCE_RE, BookError, chapters, nav_hint, read_blocks, rel  # noqa: E402
+from tools.book import FENCE_RE, BookError, chapters, fence_end, nav_hint, read_blocks, rel  # noqa: E402
 from tools.chapter_cache import chapter_figures  # noqa: E402
 from tools.notebooks import chapter_notebook, write_notebook  # noqa: E402
 from tools.runner import BlockFailure  # noqa: E402
@@ -49,16 +49,6 @@ FIGURE_SLOT_RE = re.compile(
 )
 
 
-def _block_end(lines: list[str], start: int) -> int:
-    """Index of the line that closes the fence opened at index ``start``."""
-    fence = FENCE_RE.match(lines[start]).group(2)
-    for i in range(start + 1, len(lines)):
-        m = FENCE_RE.match(lines[i])
-        if m and m.group(2)[0] == fence[0] and len(m.group(2)) >= len(fence) and not m.group(3):
-            return i
-    return len(lines) - 1
-
-
 def _after_output(lines: list[str], end: int) -> int:
     """Index after the block closing at ``end`` and its output block, if any."""
     i = end + 1
@@ -69,7 +59,7 @@ def _after_output(lines: list[str], end: int) -> int:
         while j < len(lines) and not FENCE_RE.match(lines[j]):
             j += 1
         if j < len(lines):
-            return _block_end(lines, j) + 1
+            return fence_end(lines, j) + 1
     return end + 1
 
 
@@ -115,7 +105,7 @@ def on_page_markdown(markdown, page, config, files):
     inserts = {}  # line index -> text to insert before it
     svgs = []
     for line, svg in figures.items():
-        at = _after_output(lines, _block_end(lines, line - 1))
+        at = _after_output(lines, fence_end(lines, line - 1))
         indent = re.match(r"\s*", lines[line - 1]).group(0)
         inserts[at] = f"\n{indent}{PLACEHOLDER.format(len(svgs))}\n"
         svgs.append(svg)

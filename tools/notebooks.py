@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-from tools.book import FENCE_RE, Block, read_blocks
+from tools.book import FENCE_RE, Block, fence_end, read_blocks
 from tools.tangle import prelude
 
 MARKER_RE = re.compile(r"^\s*<!--\s*pytest[.-].*-->\s*$")
@@ -62,16 +62,6 @@ def needs(package, cell):
         return
     get_ipython().run_cell(cell).raise_error()
 '''
-
-
-def fence_end(lines: list[str], start: int) -> int:
-    """Index of the line that closes the fence opened at index ``start``."""
-    fence = FENCE_RE.match(lines[start]).group(2)
-    for i in range(start + 1, len(lines)):
-        m = FENCE_RE.match(lines[i])
-        if m and m.group(2)[0] == fence[0] and len(m.group(2)) >= len(fence) and not m.group(3):
-            return i
-    return len(lines) - 1
 
 
 def page_url(site_url: str, md_path: str, fragment: str = "") -> str:
