@@ -55,7 +55,14 @@ check: setup  ## lint: ruff over tools/, tests/, bench/ and the code of every ch
 	$(BIN)/ruff check tools tests bench
 	$(BIN)/python -m tools.lint_chapters
 
-test: setup check  ## everything: lint, tangle check, chapters, unit tests, site, browser
+# PyTorch is optional for readers (its chapter skips without it), but the tests
+# run with it. Pinned: this exact version is a CPU build on the CI machines.
+TORCH := torch==2.13.0
+$(VENV)/.torch: $(READY)
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	touch $@
+
+test: setup $(VENV)/.torch check  ## everything: lint, tangle check, chapters, unit tests, site, browser
 	BOOK_BROWSER=required $(BIN)/python -m pytest
 
 bench: setup  ## time the demo step against karpathy's micrograd 0.1.0 (from PyPI)
