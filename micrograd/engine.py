@@ -10,7 +10,7 @@ class Value:
     __slots__ = ("data", "grad", "label", "_op", "_a", "_da", "_b", "_db")
 
     def __init__(self, data, _op="", _a=None, _da=0.0, _b=None, _db=0.0, label=""):
-        if not isinstance(data, (int, float)) and not isinstance(data, Real):
+        if not isinstance(data, Real):
             raise TypeError(f"Value() needs an int or a float, got {type(data).__name__}")
         self.data = data
         self.grad = 0.0
