@@ -46,6 +46,19 @@ REQUIREMENTS = (
     "Running it needs Python 3.10 or newer, and for figures the `graphviz` "
     "package with Graphviz's `dot` program and `matplotlib`."
 )
+# In the book a figure shows once, where a block ends with it. Jupyter's
+# inline backend would draw each new figure a second time at the end of its
+# cell; this cell turns that second drawing off.
+ONE_FIGURE = '''\
+import matplotlib.pyplot as plt
+
+try:
+    from matplotlib_inline.backend_inline import flush_figures
+
+    get_ipython().events.unregister("post_execute", flush_figures)
+except (ImportError, ValueError):  # another backend: nothing to turn off
+    pass
+'''
 NEEDS_MAGIC = '''\
 import importlib
 
@@ -157,6 +170,13 @@ def chapter_notebook(chapter: Path, site_url: str = "") -> nbformat.NotebookNode
                 "cell says it was skipped instead of failing, as the book skips it."
             ),
             code(NEEDS_MAGIC.rstrip("\n")),
+        ]
+
+    if any("matplotlib" in b.code for b in blocks.values()):
+        cells += [
+            md("Figures: a cell that ends with a figure shows it once, as in the book "
+               "(the next cell stops Jupyter from drawing it a second time)."),
+            code(ONE_FIGURE.rstrip("\n")),
         ]
 
     prose: list[str] = []
