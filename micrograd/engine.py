@@ -10,7 +10,7 @@ class Value:
     __slots__ = ("data", "grad", "label", "_op", "_a", "_da", "_b", "_db")
 
     def __init__(self, data, _op="", _a=None, _da=0.0, _b=None, _db=0.0, label=""):
-        if not isinstance(data, Real):
+        if not isinstance(data, (int, float)) and not isinstance(data, Real):  # fast path first
             raise TypeError(f"Value() needs an int or a float, got {type(data).__name__}")
         self.data = data
         self.grad = 0.0
@@ -104,20 +104,18 @@ class Value:
 
     def backward(self):
         """Add d(self)/d(v) to the grad of every leaf v that self depends on."""
-        topo, visited, stack = [], set(), [(self, False)]
+        topo, visited, stack = [], set(), [self]
         while stack:
-            v, expanded = stack.pop()
-            if expanded:  # its inputs are all in topo already
-                topo.append(v)
+            v = stack.pop()
+            if v is None:  # the node under this marker has all its inputs in topo
+                topo.append(stack.pop())
             elif v not in visited:
                 visited.add(v)
                 prev = v._prev
                 if prev:  # an inner node: it holds this pass's grad only
                     v.grad = 0.0
-                    stack.append((v, True))
-                    for child in reversed(prev):  # so the first input comes first
-                        if child not in visited:
-                            stack.append((child, False))
+                    stack += (v, None)
+                    stack.extend(reversed(prev))  # so the first input comes first
         self.grad += 1.0
         for v in reversed(topo):
             v._backward()
@@ -139,7 +137,10 @@ class _Dot(Value):
         for wi, xi in zip(wd, xd):  # b + w0 x0 + w1 x1 + ..., in that order
             act += wi * xi
         on = act > 0 or not relu  # does a gradient get through?
-        super().__init__(act if on else 0.0, "ReLU(dot)" if relu else "dot")
+        # Value's slots, set directly; _a, _b and their derivatives stay
+        # unset, since _prev and _backward below read _ins and _ds instead
+        self.data, self.grad, self.label = act if on else 0.0, 0.0, ""
+        self._op = "ReLU(dot)" if relu else "dot"
         self._ins = (*w, *x, b)
         # d/dw_i = x_i, d/dx_i = w_i, d/db = 1; nothing gets past an off ReLU
         self._ds = (*xd, *wd, 1.0) if on else ()

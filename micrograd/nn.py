@@ -27,7 +27,7 @@ class Neuron(Module):
         if len(x) != len(self.w):
             raise ValueError(f"expected {len(self.w)} inputs, got {len(x)}")
         if self.fused:  # the whole neuron as one node
-            return _Dot(self.w, x, self.b, relu=self.nonlin)
+            return _Dot(self.w, x, self.b, self.nonlin)
         act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
         return act.relu() if self.nonlin else act
 
