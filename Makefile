@@ -7,16 +7,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 ADDR ?= 127.0.0.1:8000
-DEBS := graphviz:dot chromium:chromium
+# package:what-shows-it-is-there (a command, or a path)
+DEBS := graphviz:dot chromium:chromium fonts-dejavu-core:/usr/share/fonts/truetype/dejavu
 
 .PHONY: setup debs serve build test tangle check clean bench chapter test-chapter
 
 setup: debs $(READY)
 
-# Install each Debian package whose command is missing (apt-get as root, else sudo).
+# Install each Debian package that is missing (apt-get as root, else sudo).
 debs:
 	@missing=""; for pair in $(DEBS); do \
-	  command -v $${pair#*:} >/dev/null || missing="$$missing $${pair%%:*}"; done; \
+	  what=$${pair#*:}; command -v $$what >/dev/null || [ -e $$what ] \
+	    || missing="$$missing $${pair%%:*}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
