@@ -55,6 +55,13 @@ def test_forward_pass_graph_of_the_nn_chapter_is_drawn(site):
     assert max(g.count('class="node"') for g in graphs) > 100
 
 
+@pytest.mark.parametrize("chapter", [c for c in chapters() if c.name != "index.md"],
+                         ids=lambda c: c.name)
+def test_each_checked_output_is_shown_as_output(site, chapter):
+    outputs = sum(b.expected_output is not None for b in read_blocks(chapter))
+    assert page(site, chapter).count('class="mg-output') == outputs
+
+
 def test_math_is_mathml_with_no_tex_left(site):
     html = page(site, ROOT / "docs" / "nn.md")
     assert html.count("<math") >= 3

@@ -30,7 +30,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import latex2mathml.converter  # noqa: E402
 from mkdocs.exceptions import PluginError  # noqa: E402
 
-from tools.book import FENCE_RE, BookError, chapters, fence_end, nav_hint, read_blocks, rel  # noqa: E402
+from tools.book import (  # noqa: E402
+    FENCE_RE,
+    OUTPUT_MARKER_RE,
+    BookError,
+    chapters,
+    fence_end,
+    fences,
+    nav_hint,
+    read_blocks,
+    rel,
+)
 from tools.chapter_cache import chapter_figures  # noqa: E402
 from tools.notebooks import chapter_notebook, write_notebook  # noqa: E402
 from tools.runner import BlockFailure  # noqa: E402
@@ -87,6 +97,19 @@ def _chapters(config) -> list[Path]:
     return [c.resolve() for c in chapters(Path(config.config_file_path).parent)]
 
 
+def _mark_outputs(lines: list[str]) -> None:
+    """Give each output block (the fence after an expected-output marker) the
+    class mg-output, so the page can show it as output rather than code."""
+    for open_, _, info in fences(lines):
+        before = open_ - 1
+        while before >= 0 and not lines[before].strip():
+            before -= 1
+        if before >= 0 and OUTPUT_MARKER_RE.match(lines[before]):
+            m = FENCE_RE.match(lines[open_])
+            lang = info.split()[0] if info else "text"
+            lines[open_] = f"{m.group(1)}{m.group(2)}{{.{lang} .mg-output}}"
+
+
 def on_page_markdown(markdown, page, config, files):
     path = Path(page.file.abs_src_path)
     if path.resolve() not in _chapters(config):
@@ -102,6 +125,7 @@ def on_page_markdown(markdown, page, config, files):
         raise PluginError(f"chapter failed: {exc}") from None
 
     lines = markdown.split("\n")
+    _mark_outputs(lines)
     inserts = {}  # line index -> text to insert before it
     svgs = []
     for line, svg in figures.items():
