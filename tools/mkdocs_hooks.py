@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import posixpath
 import re
@@ -220,9 +221,25 @@ def on_post_build(config):
     _notebooks.clear()
 
 
+def _forget_stale_notebook_runs(root: Path) -> None:
+    """mkdocs-jupyter keys its cache of the demo's run on the notebook's bytes
+    alone, but the run also depends on the package: a new package empties it."""
+    cache = root / ".cache" / "mkdocs-jupyter"
+    stamp = cache / "package.sha256"
+    package = b"".join(p.read_bytes() for p in sorted((root / "micrograd").glob("*.py")))
+    digest = hashlib.sha256(package).hexdigest()
+    if stamp.is_file() and stamp.read_text() == digest:
+        return
+    for old in cache.glob("*.json"):
+        old.unlink()
+    cache.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(digest)
+
+
 def on_pre_build(config):
     """Every Markdown file under docs/ must be in the nav, and every chapter
     the nav names must exist: the nav is the book."""
+    _forget_stale_notebook_runs(Path(config.config_file_path).parent)
     docs = Path(config["docs_dir"])
     try:
         listed = set(_chapters(config))
