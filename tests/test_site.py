@@ -8,7 +8,7 @@ import pytest
 from conftest import mkdocs_build
 
 from tools.book import ROOT, chapters, read_blocks
-from tools.runner import BlockSkipped, chapter_session
+from tools.runner import Result, run_chapter
 from tools.tangle import prelude
 
 FENCE = "```"
@@ -21,14 +21,7 @@ def page(site, chapter: Path) -> str:
 
 
 def figure_count(chapter: Path) -> int:
-    session = chapter_session(chapter)
-    count = 0
-    for b in read_blocks(chapter):
-        try:
-            count += session.run(b).figure is not None
-        except BlockSkipped:
-            pass
-    return count
+    return sum(isinstance(r, Result) and r.figure is not None for r in run_chapter(chapter))
 
 
 def test_strict_build_passes(site):

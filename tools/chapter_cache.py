@@ -29,8 +29,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tools.book import Block, find_root, rel
-from tools.runner import BlockSkipped, Session
+from tools.book import Block, find_root
+from tools.runner import Result, run_chapter
 from tools.tangle import PACKAGE
 
 TOOLS = Path(__file__).resolve().parent
@@ -81,15 +81,11 @@ def chapter_figures(chapter: Path, blocks: list[Block], prelude: str) -> dict[in
     if saved.get("key") == key:
         by_index = saved["figures"]
     else:
-        session = Session(prelude, f"<prelude of {rel(chapter)}>")
-        by_index = {}
-        for index, block in enumerate(blocks):
-            try:
-                result = session.run(block)
-            except BlockSkipped:
-                continue
-            if result.figure:
-                by_index[str(index)] = result.figure
+        by_index = {
+            str(index): result.figure
+            for index, result in enumerate(run_chapter(chapter))
+            if isinstance(result, Result) and result.figure
+        }
         _write(store, {"key": key, "figures": by_index})
     return {blocks[int(index)].line: svg for index, svg in by_index.items()}
 
