@@ -1,5 +1,6 @@
 # The book's verbs. Each one bootstraps what it needs: the Debian packages
-# (graphviz's `dot`, chromium for the browser tests) and a virtualenv in .venv.
+# (graphviz's `dot`, chromium for the browser tests, node and npm for the
+# in-page runtime), a virtualenv in .venv and the npm packages in node_modules.
 SHELL := /bin/bash
 export NO_MKDOCS_2_WARNING := 1
 PYTHON ?= python3
@@ -8,11 +9,14 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 ADDR ?= 127.0.0.1:8000
 # package:what-shows-it-is-there (a command, or a path)
-DEBS := graphviz:dot chromium:chromium fonts-dejavu-core:/usr/share/fonts/truetype/dejavu
+DEBS := graphviz:dot chromium:chromium fonts-dejavu-core:/usr/share/fonts/truetype/dejavu \
+	nodejs:node npm:npm
+# The in-page runtime (Pyodide, Graphviz in WebAssembly), pinned by package-lock.json
+NODE_READY := node_modules/.ready
 
-.PHONY: setup debs serve build test tangle check clean bench chapter test-chapter
+.PHONY: setup debs serve build test tangle check clean bench bench-page chapter test-chapter
 
-setup: debs $(READY)
+setup: debs $(READY) $(NODE_READY)
 
 # Install each Debian package that is missing (apt-get as root, else sudo).
 debs:
@@ -30,6 +34,10 @@ debs:
 $(READY): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+$(NODE_READY): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 serve: setup  ## read the book at http://$(ADDR)
@@ -69,6 +77,9 @@ test: setup $(VENV)/.torch check  ## everything: lint, tangle check, chapters, u
 
 bench: setup  ## time the demo step against karpathy's micrograd 0.1.0 (from PyPI)
 	$(BIN)/python -m bench.run
+
+bench-page: setup  ## the in-page runtime: time to first output, training loop vs CPython, bytes
+	$(BIN)/python -m bench.page
 
 clean:
 	rm -rf site .pytest_cache test-artifacts

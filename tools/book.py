@@ -28,6 +28,15 @@ PY_LANGS = {"python", "py", "python3"}
 FENCE_ATTRS = {"title", "linenums", "hl_lines"}
 FENCE_RE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*(.*)$")
 OUTPUT_MARKER_RE = re.compile(r"^\s*<!--[-\s]*pytest-codeblocks:\s*expected-output")
+# How a block behaves in the reader's browser (the in-page runtime), written
+# right above its fence: <!--page: skip needs matplotlib--> (it cannot run
+# there; the reason is shown instead of a Run button) or
+# <!--page: output-differs timings--> (it runs, but its output is not the
+# build's, so the browser test does not compare it).
+PAGE_MARKER_RE = re.compile(r"^\s*<!--\s*page:\s*(\S*)\s*(.*?)\s*-->\s*$")
+PAGE_MARKERS = ("skip", "output-differs")
+# Modules the in-page Python (Pyodide's core) cannot import
+NOT_IN_PAGE = {"torch": "PyTorch", "matplotlib": "matplotlib", "numpy": "NumPy"}
 
 
 class BookError(Exception):
@@ -68,6 +77,17 @@ class Block:
     expected_output: str | None = None
     marks: list[str] = field(default_factory=list)
     importorskip: str | None = None
+    page_skip: str | None = None  # why it cannot run in the page (a page: marker)
+    page_differs: str | None = None  # why its output in the page is not the build's
+
+    @property
+    def page_reason(self) -> str | None:
+        """Why this block has no Run button in the page, or None."""
+        if self.page_skip is not None:
+            return self.page_skip
+        if self.importorskip in NOT_IN_PAGE:
+            return f"it needs {NOT_IN_PAGE[self.importorskip]}, which the browser does not have"
+        return None
 
     @property
     def where(self) -> str:
@@ -297,6 +317,7 @@ def read_blocks(path: Path) -> list[Block]:
         hint = next((fix for words, fix in PARSER_HINTS.items() if words in str(exc)), None)
         message = f"pytest-codeblocks: {exc}" + (f"; {hint}" if hint else "")
         raise BookError(path, reader.line, message) from None
+    page_markers = read_page_markers(path, text)
     blocks = []
     for cb in raw:
         lang, attrs = parse_info(cb.syntax or "", path, cb.lineno)
@@ -316,12 +337,50 @@ def read_blocks(path: Path) -> list[Block]:
                 f"a Python fence may only carry {', '.join(sorted(FENCE_ATTRS))}: "
                 "remove the others, or make it a ```text block if it is not meant to run",
             )
+        page = page_markers.pop(cb.lineno, {})
         blocks.append(Block(
             chapter=path, line=cb.lineno, code=cb.code, title=attrs.get("title"),
             expected_output=cb.expected_output, marks=list(cb.marks),
-            importorskip=cb.importorskip,
+            importorskip=cb.importorskip, page_skip=page.get("skip"),
+            page_differs=page.get("output-differs"),
         ))
+    for page in page_markers.values():
+        raise BookError(path, page["at"], "this page: marker is above a fence that is not a "
+                        "Python block; put it right above the ```python block it is about")
     return blocks
+
+
+def read_page_markers(path: Path, text: str) -> dict[int, dict]:
+    """{fence line: {"skip"/"output-differs": reason, "at": marker line}}.
+
+    A marker belongs to the fence below it, with only blank lines and other
+    comment markers between them.
+    """
+    lines = text.splitlines()
+    inside = {i for o, c, _ in fences(lines) for i in range(o, (c if c is not None else o) + 1)}
+    found: dict[int, dict] = {}
+    for i, line in enumerate(lines):
+        m = PAGE_MARKER_RE.match(line)
+        if not m or i in inside:
+            continue
+        keyword, reason = m.group(1), m.group(2)
+        if keyword not in PAGE_MARKERS:
+            raise BookError(path, i + 1, f"unknown page: marker {keyword!r}; write "
+                            "<!--page: skip REASON--> or <!--page: output-differs REASON-->")
+        if not reason:
+            raise BookError(path, i + 1, f"say why: <!--page: {keyword} REASON-->; readers "
+                            "see the reason next to the block")
+        j = i + 1
+        while j < len(lines) and (not lines[j].strip() or lines[j].strip().startswith("<!--")):
+            j += 1
+        if j >= len(lines) or not FENCE_RE.match(lines[j]) or j not in inside:
+            raise BookError(path, i + 1, "this page: marker is not followed by a block; put it "
+                            "right above the ```python block it is about")
+        marks = found.setdefault(j + 1, {"at": i + 1})
+        if keyword in marks:
+            raise BookError(path, i + 1, f"this block already has a page: {keyword} marker")
+        marks[keyword] = reason
+    return found
 
 
 def count_python_fences(text: str) -> int:

@@ -51,7 +51,8 @@ def chapter_key(chapter: Path, blocks: list[Block], prelude: str) -> str:
     root = find_root(chapter)
     parts = {
         "python": sys.version,
-        "tools": [(TOOLS / name).read_text() for name in ("book.py", "runner.py", "tangle.py")],
+        "tools": [(TOOLS / name).read_text()
+                  for name in ("book.py", "cell.py", "runner.py", "tangle.py")],
         "prelude": prelude,
         "package": [(p.name, p.read_text()) for p in sorted((root / PACKAGE).glob("*.py"))],
         "blocks": [

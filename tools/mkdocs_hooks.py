@@ -11,6 +11,12 @@
 * A chapter with Python blocks offers its notebook (``tools.notebooks``):
   a "Download notebook" link at the top, the ``.ipynb`` written next to the
   page after the build (it is made at each build, never committed).
+* Every Python block of a chapter can run in the reader's browser
+  (``tools.page_runtime``, ``docs/js/run.js``): the hook marks each block
+  (class ``mg-cell``, its index in ``data-block``), writes the line saying
+  why where a block cannot run there, and writes the chapter's session file
+  (its prelude and blocks) next to the page; the runtime goes into
+  ``site/runtime/``.
 * Math written as ``$...$`` / ``$$...$$`` (arithmatex, generic mode) becomes
   MathML on the server, so formulas need no script and no network. The
   ``$...$`` of a notebook page's Markdown cells (mkdocs-jupyter) too.
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import posixpath
 import re
 import sys
@@ -34,21 +41,25 @@ from mkdocs.exceptions import PluginError  # noqa: E402
 from tools.book import (  # noqa: E402
     FENCE_RE,
     OUTPUT_MARKER_RE,
+    Block,
     BookError,
     chapters,
     fence_end,
     fences,
     nav_hint,
+    parse_info,
     read_blocks,
     rel,
 )
 from tools.chapter_cache import chapter_figures  # noqa: E402
 from tools.notebooks import chapter_notebook, write_notebook  # noqa: E402
+from tools.page_runtime import RuntimeMissing, write_runtime  # noqa: E402
 from tools.runner import BlockFailure  # noqa: E402
 from tools.tangle import prelude  # noqa: E402
 
 _figures: dict[str, list[str]] = {}  # page src path -> SVGs, by placeholder number
 _notebooks: dict[str, Path] = {}  # notebook path in the site -> its chapter
+_sessions: dict[str, dict] = {}  # session file path in the site -> its content
 PLACEHOLDER = '<div class="mg-figure-slot" data-figure="{}"></div>'
 MATH_RE = re.compile(
     r'<(span|div) class="arithmatex">\s*(\\\(|\\\[)(.*?)(\\\)|\\\])\s*</\1>', re.S
@@ -94,6 +105,40 @@ def _notebook_link(page, chapter: Path) -> str:
     )
 
 
+def _session(page, chapter: Path, blocks: list[Block], code: str) -> str:
+    """Remember the chapter's session file (written by on_post_build); its name."""
+    name = f"{chapter.stem}.session.json"
+    _sessions[posixpath.join(posixpath.dirname(page.file.dest_uri), name)] = {
+        "chapter": rel(chapter),
+        "prelude": code,
+        "blocks": [{"line": b.line, "code": b.code, "runs": b.page_reason is None}
+                   for b in blocks],
+    }
+    return name
+
+
+def _mark_cells(lines: list[str], blocks: list[Block]) -> dict[int, str]:
+    """Give each Python block the class mg-cell and its index; a block that
+    cannot run in the page also gets mg-norun. Returns {block line: note}, the
+    line saying why, for the blocks that cannot run there."""
+    notes = {}
+    for index, block in enumerate(blocks):
+        indent, fence, info = FENCE_RE.match(lines[block.line - 1]).groups()
+        _, attrs = parse_info(info, block.chapter, block.line)
+        words = [".python", ".mg-cell", f'data-block="{index}"']
+        reason = block.page_reason
+        if reason is not None:
+            words.append(".mg-norun")
+            notes[block.line] = (
+                f'{indent}<p class="mg-norun-note">Runs only when the book is built, not in '
+                f"your browser: {html.escape(reason)}.</p>")
+        if block.page_differs is not None:
+            words.append(f'data-differs="{html.escape(block.page_differs, quote=True)}"')
+        words += [f'{key}="{html.escape(value, quote=True)}"' for key, value in attrs.items()]
+        lines[block.line - 1] = f"{indent}{fence}{{ {' '.join(words)} }}"
+    return notes
+
+
 def _chapters(config) -> list[Path]:
     return [c.resolve() for c in chapters(Path(config.config_file_path).parent)]
 
@@ -126,21 +171,33 @@ def on_page_markdown(markdown, page, config, files):
         raise PluginError(f"chapter failed: {exc}") from None
 
     lines = markdown.split("\n")
+    if len(lines) != len(path.read_text(encoding="utf-8").split("\n")):
+        raise PluginError(f"{rel(path)}: the page's Markdown does not have the lines of "
+                          "the chapter file (front matter, or another plugin?), so its blocks "
+                          "cannot be found by line; remove the front matter")
     _mark_outputs(lines)
+    notes = _mark_cells(lines, blocks)
     inserts = {}  # line index -> text to insert before it
     svgs = []
-    for line, svg in figures.items():
+    for line in sorted(set(figures) | set(notes)):
         at = _after_output(lines, fence_end(lines, line - 1))
         indent = re.match(r"\s*", lines[line - 1]).group(0)
-        inserts[at] = f"\n{indent}{PLACEHOLDER.format(len(svgs))}\n"
-        svgs.append(svg)
+        text = ""
+        if line in figures:
+            text += f"\n{indent}{PLACEHOLDER.format(len(svgs))}\n"
+            svgs.append(figures[line])
+        if line in notes:
+            text += f"\n{notes[line]}\n"
+        inserts[at] = text
     _figures[page.file.src_uri] = svgs
     for at in sorted(inserts, reverse=True):
         lines.insert(at, inserts[at])
     h1 = next((i for i, text in enumerate(lines) if text.startswith("# ")), -1)
     top = _notebook_link(page, path) + (_code_so_far(code) if code else "")
+    session = _session(page, path, blocks, code)
     # the same in every chapter: kept out of the search index
-    top = f'<div class="mg-start" data-search-exclude markdown>\n\n{top}\n</div>\n'
+    top = (f'<div class="mg-start" data-search-exclude data-session="{session}" markdown>'
+           f"\n\n{top}\n</div>\n")
     lines.insert(h1 + 1, "\n" + top)
     return "\n".join(lines)
 
@@ -214,11 +271,20 @@ def _notebook_math(html_text: str, page) -> str:
 
 
 def on_post_build(config):
-    """Write each chapter's notebook next to its page."""
+    """Write each chapter's notebook and session file next to its page, and the
+    in-page runtime into site/runtime/."""
     for dest, chapter in sorted(_notebooks.items()):
         nb = chapter_notebook(chapter, config.site_url or "")
         write_notebook(nb, Path(config.site_dir) / dest)
     _notebooks.clear()
+    try:
+        urls = write_runtime(Path(config.config_file_path).parent, Path(config.site_dir))
+    except RuntimeMissing as exc:
+        raise PluginError(str(exc)) from None
+    for dest, session in sorted(_sessions.items()):
+        out = Path(config.site_dir) / dest
+        out.write_text(json.dumps({**session, "runtime": urls}, indent=1) + "\n", encoding="utf-8")
+    _sessions.clear()
 
 
 def _forget_stale_notebook_runs(root: Path) -> None:

@@ -6,9 +6,10 @@ runs the chapter's Python blocks in order. For each block it
 
 * honours ``pytest.mark.skipif(...)``/``pytest.mark.skip`` and
   ``importorskip(...)`` markers (a skipped block is reported, with its reason);
-* captures what the block prints; if the block ends in an expression, that
-  value is shown as a notebook would: a Graphviz graph or a matplotlib figure
-  becomes an SVG figure, anything else is printed with ``repr``;
+* runs it with ``tools.cell.run``, the code the page runs it with too: what
+  the block prints is captured; if it ends in an expression, that value is
+  shown as a notebook would: a Graphviz graph or a matplotlib figure becomes
+  an SVG figure, anything else is printed with ``repr``;
 * compares the output with the block's ``expected-output`` block, if any.
 
 Code is compiled with the chapter's file name and line numbers, so a
@@ -17,13 +18,11 @@ traceback points at the line of the Markdown file.
 
 from __future__ import annotations
 
-import ast
-import contextlib
-import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools import cell
 from tools.book import Block, BookError, read_blocks, rel
 from tools.tangle import prelude
 
@@ -68,69 +67,26 @@ def skip_reason(block: Block) -> str | None:
     return None
 
 
-def to_svg(value) -> str | None:
-    """SVG markup of a displayable figure, or None if ``value`` is not one."""
-    if hasattr(value, "pipe") and hasattr(value, "source"):  # graphviz
-        svg = value.pipe(format="svg", encoding="utf-8")
-    elif type(value).__name__ == "Figure" and hasattr(value, "savefig"):  # matplotlib
-        import matplotlib.pyplot as plt
-
-        buf = io.StringIO()
-        with plt.rc_context({"svg.hashsalt": "micrograd-book", "svg.fonttype": "path"}):
-            value.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-        plt.close(value)
-        svg = buf.getvalue()
-    else:
-        return None
-    # keep the <svg> element only: no XML declaration, doctype or comments
-    svg = svg[svg.index("<svg"):]
-    return "\n".join(line for line in svg.splitlines() if line.strip())
-
-
 class Session:
-    """One namespace in which blocks run in order."""
+    """One namespace in which blocks run in order (``tools.cell`` runs each)."""
 
     def __init__(self, prelude_code: str = "", origin: str = "<prelude>"):
-        self.namespace: dict = {"__name__": "__main__"}
-        if prelude_code:
-            exec(compile(prelude_code, origin, "exec"), self.namespace)
+        self.namespace = cell.new_namespace(prelude_code, origin)
 
     def run(self, block: Block) -> Result:
         reason = skip_reason(block)
         if reason is not None:
             raise BlockSkipped(block, reason)
-        filename = rel(block.chapter)
-        source = "\n" * block.line + block.code  # line numbers of the chapter
         try:
-            tree = ast.parse(source, filename)
-        except SyntaxError as exc:
-            raise BlockFailure(block, f"syntax error at line {exc.lineno}: {exc.msg}") from None
-        last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = ast.Expression(tree.body.pop().value)
-        out = io.StringIO()
-        value = None
-        try:
-            with contextlib.redirect_stdout(out):
-                exec(compile(tree, filename, "exec"), self.namespace)
-                if last is not None:
-                    value = eval(compile(last, filename, "eval"), self.namespace)
-        except Exception as exc:
-            import traceback
-
-            # leave out the runner's own frame: start at the chapter's code
-            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next))
-            message = f"the block raised {type(exc).__name__}: {exc}\n{tb}"
-            raise BlockFailure(block, message) from exc
-        figure = None
-        if value is not None:
-            try:
-                figure = to_svg(value)
-            except Exception as exc:
-                raise BlockFailure(block, f"the figure failed to render: {exc}") from exc
-            if figure is None:
-                print(repr(value), file=out)
-        output = out.getvalue()
+            output, figure = cell.run(block.code, self.namespace, rel(block.chapter), block.line)
+        except cell.CellError as err:
+            if err.kind == "syntax":
+                message = f"syntax error at line {err.exc.lineno}: {err.exc.msg}"
+            elif err.kind == "raised":
+                message = f"the block raised {type(err.exc).__name__}: {err.exc}\n{err.text}"
+            else:
+                message = err.text
+            raise BlockFailure(block, message) from err.exc
         if block.expected_output is not None and output != block.expected_output:
             raise BlockFailure(block, output_diff(block.expected_output, output))
         return Result(block, output, figure)

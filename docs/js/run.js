@@ -1,0 +1,360 @@
+// Run, edit and restore the Python blocks of a chapter, in the page.
+//
+// The hook (tools/mkdocs_hooks.py) marks each Python block of a chapter with
+// the class mg-cell and its index (data-block); blocks that cannot run in a
+// browser also have mg-norun and a line saying why. This script adds the
+// controls. Nothing is loaded until the reader first presses Run: then the
+// chapter's session file (its prelude and blocks) and the runtime (Pyodide,
+// Graphviz in WebAssembly, the book's wheels, all served by this site) load
+// into a Web Worker (run-worker.js), where the chapter's blocks share one
+// interpreter, as they do when the book is built.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var ROOT = new URL("..", script ? script.src : location.href).href;
+  var STORE = "mg-edit:";
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function hash(text) {  // small and stable: tells whether a stored edit is for this code
+    var h = 2166136261;
+    for (var i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 16777619); }
+    return (h >>> 0).toString(36);
+  }
+
+  function Chapter(start) {
+    this.sessionURL = new URL(start.getAttribute("data-session"), location.href).href;
+    this.data = null;       // the session file, fetched at the first Run
+    this.worker = null;
+    this.ready = null;      // Promise: the worker's interpreter is ready
+    this.queue = Promise.resolve();
+    this.waiting = {};      // run id -> {resolve, cell}
+    this.nextId = 1;
+    this.cells = [];
+    var self = this;
+    document.querySelectorAll("div.mg-cell").forEach(function (box) {
+      self.cells.push(new Cell(self, box));
+    });
+  }
+
+  Chapter.prototype.load = function () {
+    var self = this;
+    if (this.ready) return this.ready;
+    this.ready = (this.data ? Promise.resolve(this.data) : fetch(this.sessionURL).then(function (r) {
+      if (!r.ok) throw new Error("cannot load " + self.sessionURL + " (" + r.status + ")");
+      return r.json();
+    })).then(function (data) {
+      if (data.blocks.length !== self.cells.length) {
+        throw new Error("this page has " + self.cells.length + " blocks but its session file " +
+                        data.blocks.length + "; reload the page");
+      }
+      self.data = data;
+      self.cells.forEach(function (cell, i) { cell.original = data.blocks[i].code; cell.line = data.blocks[i].line; });
+      return new Promise(function (resolve, reject) {
+        var worker = new Worker(new URL("js/run-worker.js", ROOT), { type: "module" });
+        self.worker = worker;
+        worker.onmessage = function (event) {
+          var msg = event.data;
+          if (msg.type === "ready") resolve();
+          else if (msg.type === "failed") reject(new Error(msg.error));
+          else self.receive(msg);
+        };
+        worker.onerror = function (event) {
+          reject(new Error(event.message || "the Python runtime failed to start"));
+        };
+        var runtime = Object.assign({ root: ROOT }, data.runtime);
+        worker.postMessage({ type: "start", runtime: runtime, chapter: data.chapter,
+                             prelude: data.prelude });
+      });
+    });
+    this.ready.catch(function () { self.stop(); });
+    return this.ready;
+  };
+
+  Chapter.prototype.receive = function (msg) {
+    var job = this.waiting[msg.id];
+    if (!job) return;
+    if (msg.type === "out") {
+      job.cell.stream(msg.text);
+    } else if (msg.type === "done") {
+      delete this.waiting[msg.id];
+      job.resolve(msg.result);
+    } else if (msg.type === "crashed") {
+      delete this.waiting[msg.id];
+      this.stop();
+      job.resolve({ status: "error", output: "", error:
+        "The Python session crashed (" + msg.error + ").\nIts variables are gone: " +
+        "press Run again to start it afresh." });
+    }
+  };
+
+  // End the session: the worker goes, and with it every variable.
+  Chapter.prototype.stop = function () {
+    if (this.worker) this.worker.terminate();
+    this.worker = null;
+    this.ready = null;
+    var waiting = this.waiting;
+    this.waiting = {};
+    Object.keys(waiting).forEach(function (id) {
+      waiting[id].resolve({ status: "error", output: "", error: "Stopped: the session was ended." });
+    });
+    this.cells.forEach(function (cell) { cell.forget(); });
+    this.queue = Promise.resolve();
+  };
+
+  Chapter.prototype.execute = function (cell) {
+    var self = this;
+    return new Promise(function (resolve) {
+      var id = self.nextId++;
+      self.waiting[id] = { resolve: resolve, cell: cell };
+      self.worker.postMessage({ type: "run", id: id, code: cell.code(), line: cell.line });
+    });
+  };
+
+  // Run the blocks above `target` that have not run in this session, then it.
+  Chapter.prototype.runUpTo = function (target) {
+    var self = this;
+    var job = this.queue.then(function () {
+      target.setState("queued", "waiting for Python to start…");
+      return self.load().then(function () {
+        var chain = Promise.resolve(true);
+        self.cells.forEach(function (cell) {
+          if (cell.index > target.index || !cell.runs) return;
+          if (cell !== target && (cell.ran || cell.index > target.index)) return;
+          chain = chain.then(function (ok) {
+            if (!ok) return false;
+            return cell.run().then(function (status) {
+              if (status === "ok" || cell === target) return true;
+              target.show({ status: "error", output: "", error:
+                "Not run: the block above at line " + cell.line + " failed; fix it or " +
+                "restore it, then run this one again." });
+              return false;
+            });
+          });
+        });
+        return chain;
+      }, function (err) {
+        target.show({ status: "error", output: "", error:
+          "The Python runtime could not start: " + err.message });
+      });
+    });
+    this.queue = job.then(function () {}, function () {});
+    return job;
+  };
+
+  Chapter.prototype.markStaleAfter = function (index) {
+    this.cells.forEach(function (cell) {
+      if (cell.index > index && cell.ran) cell.setStale(true);
+    });
+  };
+
+  function Cell(chapter, box) {
+    this.chapter = chapter;
+    this.box = box;
+    this.index = Number(box.getAttribute("data-block"));
+    this.runs = !box.classList.contains("mg-norun");
+    this.codeEl = box.querySelector("pre > code");
+    this.originalHTML = this.codeEl ? this.codeEl.innerHTML : "";
+    this.original = this.codeEl ? this.codeEl.textContent : "";
+    this.line = 0;
+    this.ran = false;
+    this.key = STORE + location.pathname + ":" + this.index;
+    // what the build put below the block: its checked output and its figure
+    this.built = [];
+    for (var next = box.nextElementSibling; next; next = next.nextElementSibling) {
+      if (next.matches(".mg-output, figure.mg-figure")) this.built.push(next);
+      else break;
+    }
+    if (this.runs && this.codeEl) this.addControls();
+  }
+
+  Cell.prototype.addControls = function () {
+    var self = this;
+    var bar = el("div", { class: "mg-run-bar" });
+    this.runButton = el("button", { type: "button", class: "mg-run-button" }, "Run");
+    this.editButton = el("button", { type: "button", class: "mg-edit-button" }, "Edit");
+    this.restoreButton = el("button", { type: "button", class: "mg-restore-button", hidden: "" }, "Restore");
+    this.stopButton = el("button", { type: "button", class: "mg-stop-button", hidden: "" }, "Stop");
+    this.restartButton = el("button", { type: "button", class: "mg-restart-button", hidden: "",
+                                        title: "Start this chapter's Python session afresh" }, "Restart");
+    this.status = el("span", { class: "mg-run-status", role: "status", "aria-live": "polite" });
+    [this.runButton, this.editButton, this.restoreButton, this.stopButton, this.restartButton,
+     this.status].forEach(function (b) { bar.appendChild(b); });
+    this.output = el("pre", { class: "mg-run-output", "data-output": "", hidden: "",
+                              "aria-label": "Output of the block at this point" });
+    this.figure = el("figure", { class: "mg-figure mg-run-figure", hidden: "" });
+    var after = this.built.length ? this.built[this.built.length - 1] : this.box;
+    after.after(bar, this.output, this.figure);
+
+    this.runButton.addEventListener("click", function () { self.chapter.runUpTo(self); });
+    this.editButton.addEventListener("click", function () { self.startEditing(true); });
+    this.restoreButton.addEventListener("click", function () { self.restore(); });
+    this.stopButton.addEventListener("click", function () { self.chapter.stop(); });
+    this.restartButton.addEventListener("click", function () { self.chapter.stop(); });
+    this.codeEl.addEventListener("input", function () { self.edited(); });
+    this.codeEl.addEventListener("keydown", function (event) {
+      if (event.key === "Tab" && !event.shiftKey && self.codeEl.isContentEditable) {
+        event.preventDefault();
+        document.execCommand("insertText", false, "    ");
+      } else if (event.key === "Enter" && (event.shiftKey || event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        self.chapter.runUpTo(self);
+      }
+    });
+    var stored = this.loadEdit();
+    if (stored !== null) {
+      this.codeEl.textContent = stored;
+      this.startEditing(false);
+      this.restoreButton.hidden = false;
+      this.box.classList.add("mg-edited");
+    }
+  };
+
+  Cell.prototype.code = function () {
+    if (!this.box.classList.contains("mg-edited")) return this.original;
+    return this.codeEl.textContent.replace(/\u00a0/g, " ");
+  };
+
+  Cell.prototype.startEditing = function (focus) {
+    this.codeEl.setAttribute("contenteditable", "plaintext-only");
+    if (this.codeEl.contentEditable !== "plaintext-only") this.codeEl.setAttribute("contenteditable", "true");
+    this.codeEl.setAttribute("spellcheck", "false");
+    this.codeEl.setAttribute("aria-label", "Code of this block (editable)");
+    this.editButton.hidden = true;
+    if (focus) this.codeEl.focus();
+  };
+
+  Cell.prototype.edited = function () {
+    var text = this.codeEl.textContent;
+    var changed = text.replace(/\n$/, "") !== this.originalText().replace(/\n$/, "");
+    this.box.classList.toggle("mg-edited", changed);
+    this.restoreButton.hidden = !changed;
+    this.saveEdit(changed ? text : null);
+    if (this.ran) { this.setStale(true); this.chapter.markStaleAfter(this.index); }
+  };
+
+  Cell.prototype.restore = function () {
+    this.codeEl.innerHTML = this.originalHTML;
+    this.codeEl.removeAttribute("contenteditable");
+    this.box.classList.remove("mg-edited");
+    this.restoreButton.hidden = true;
+    this.editButton.hidden = false;
+    this.saveEdit(null);
+    if (this.ran) { this.setStale(true); this.chapter.markStaleAfter(this.index); }
+  };
+
+  Cell.prototype.loadEdit = function () {
+    try {
+      var saved = JSON.parse(localStorage.getItem(this.key) || "null");
+      var original = this.codeEl.textContent;
+      if (saved && saved.of === hash(original)) return saved.code;
+    } catch (e) { /* no storage, or not ours */ }
+    return null;
+  };
+
+  Cell.prototype.saveEdit = function (code) {
+    try {
+      if (code === null) localStorage.removeItem(this.key);
+      else localStorage.setItem(this.key, JSON.stringify({ of: hash(this.originalText()), code: code }));
+    } catch (e) { /* storage full or disabled: the edit lives until the page goes */ }
+  };
+
+  Cell.prototype.originalText = function () {
+    var probe = document.createElement("code");
+    probe.innerHTML = this.originalHTML;
+    return probe.textContent;
+  };
+
+  Cell.prototype.setState = function (state, text) {
+    this.output.setAttribute("data-state", state);
+    this.status.textContent = text || "";
+  };
+
+  Cell.prototype.setStale = function (stale) {
+    if (stale && this.output.hidden) return;
+    this.output.classList.toggle("mg-stale", stale);
+    this.figure.classList.toggle("mg-stale", stale);
+    if (stale) this.output.setAttribute("data-stale", "");
+    else this.output.removeAttribute("data-stale");
+    if (stale) this.status.textContent = "stale: code above it changed or ran again; run it again";
+  };
+
+  Cell.prototype.stream = function (text) {
+    this.output.hidden = false;
+    this.output.textContent += text;
+  };
+
+  Cell.prototype.run = function () {
+    var self = this;
+    var chapter = this.chapter;
+    chapter.markStaleAfter(this.index);
+    this.output.textContent = "";
+    this.output.hidden = false;
+    this.output.removeAttribute("data-status");
+    this.output.setAttribute("aria-busy", "true");
+    this.figure.hidden = true;
+    this.figure.textContent = "";
+    this.setStale(false);
+    this.setState("running", "running…");
+    this.built.forEach(function (node) { node.hidden = true; });
+    this.stopButton.hidden = false;
+    var started = performance.now();
+    return chapter.execute(this).then(function (result) {
+      self.stopButton.hidden = true;
+      self.show(result, performance.now() - started);
+      return result.status;
+    });
+  };
+
+  Cell.prototype.show = function (result, ms) {
+    this.ran = result.status === "ok";
+    this.output.hidden = false;
+    this.output.removeAttribute("aria-busy");
+    this.output.textContent = (result.output || "") + (result.error || "");
+    this.output.classList.toggle("mg-error", result.status !== "ok");
+    this.built.forEach(function (node) { node.hidden = true; });
+    if (result.figure) {
+      this.figure.innerHTML = result.figure;
+      this.figure.hidden = false;
+    }
+    this.restartButton.hidden = false;
+    var differs = this.box.getAttribute("data-differs");
+    var text = result.status === "ok" ? "ran" + (ms ? " in " + (ms / 1000).toFixed(2) + " s" : "")
+      : "error";
+    if (result.status === "ok" && differs) text += "; in the browser this output differs from the book's: " + differs;
+    this.setState(result.status, text);
+    this.output.setAttribute("data-status", result.status === "ok" ? "ok" : "error");
+  };
+
+  // The session ended: what ran is gone; outputs stay, marked stale.
+  Cell.prototype.forget = function () {
+    if (!this.runs || !this.output) return;
+    this.ran = false;
+    this.stopButton.hidden = true;
+    if (!this.output.hidden && this.output.hasAttribute("data-status")) {
+      this.setStale(true);
+      this.status.textContent = "the session was restarted; run it again";
+    } else if (this.output.getAttribute("aria-busy")) {
+      this.output.removeAttribute("aria-busy");
+    }
+  };
+
+  function setUp() {
+    var start = document.querySelector(".mg-start[data-session]");
+    if (!start || !document.querySelector("div.mg-cell")) return;
+    new Chapter(start);
+  }
+
+  if (window.document$ && typeof window.document$.subscribe === "function") {
+    window.document$.subscribe(setUp);
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUp);
+  } else {
+    setUp();
+  }
+})();
