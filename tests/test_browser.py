@@ -110,9 +110,8 @@ class Tab:
         self.requests: list[str] = []
         self.outside: list[str] = []
         self.errors: list[str] = []
-        self.context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, color_scheme="light", **context_options
-        )
+        options = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
+        self.context = browser.new_context(**{**options, **context_options})
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))

@@ -119,6 +119,7 @@
   // Run the blocks above `target` that have not run in this session, then it.
   Chapter.prototype.runUpTo = function (target) {
     var self = this;
+    target.output.removeAttribute("data-status");  // at once: a result will come
     var job = this.queue.then(function () {
       target.setState("queued", "waiting for Python to start…");
       return self.load().then(function () {

@@ -1,0 +1,226 @@
+"""Running the book in the page: Run, edit, restore, stop, in a real browser.
+
+The site is built and served locally as in ``test_browser.py`` (same Tab:
+every request is recorded, one to another host is blocked and fails the
+test). Each chapter's page is opened, every runnable block's Run button is
+pressed in order, and what the page shows must equal what the build's run
+of that block printed (the chapter runner, ``tools.runner.run_chapter``),
+except where the chapter declares a difference (``<!--page: output-differs``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_browser import Tab, base_url, browser, page_path  # noqa: F401  (fixtures)
+from tools.book import chapters, read_blocks
+from tools.runner import Result, run_chapter
+
+RUN_TIMEOUT = 180_000  # ms: the first Run of a page also starts Python
+CHAPTERS = [c for c in chapters() if read_blocks(c)]
+
+
+@pytest.fixture
+def open_page(browser, base_url):  # noqa: F811
+    tabs = []
+
+    def open_(chapter: Path, **options) -> Tab:
+        t = Tab(browser, base_url, **options)
+        tabs.append(t)
+        t.visit(page_path(chapter))
+        return t
+
+    yield open_
+    for t in tabs:
+        errors, outside = list(t.errors), list(t.outside)
+        t.close()
+        assert not outside, f"requests to other hosts: {outside}"
+        assert not errors, f"console errors: {errors}"
+
+
+def run_block(page, index: int, timeout: int = RUN_TIMEOUT):
+    """Press Run on the block with data-block=index; wait for its result."""
+    cell = page.locator(f"div.mg-cell[data-block='{index}']")
+    cell.scroll_into_view_if_needed()
+    bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
+    bar.get_by_role("button", name="Run", exact=True).click()
+    output = output_of(page, index)
+    output.and_(page.locator("[data-status]")).wait_for(state="attached", timeout=timeout)
+    return output
+
+
+def output_of(page, index: int):
+    cell = page.locator(f"div.mg-cell[data-block='{index}']")
+    return cell.locator("xpath=following-sibling::pre[@data-output][1]")
+
+
+def edit(page, index: int, code: str) -> None:
+    cell = page.locator(f"div.mg-cell[data-block='{index}']")
+    bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
+    bar.get_by_role("button", name="Edit", exact=True).click()
+    code_el = cell.locator("pre > code")
+    code_el.press("Control+a")
+    code_el.press("Delete")
+    page.keyboard.insert_text(code)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_every_runnable_block_shows_the_output_the_build_checked(open_page, chapter):
+    blocks = read_blocks(chapter)
+    built = run_chapter(chapter)  # what the build shows for each block
+    t = open_page(chapter)
+    page = t.page
+    assert not any("/runtime/" in url or "run-worker" in url for url in t.requests), (
+        "the page loaded the runtime before any Run"
+    )
+    cells = page.locator("div.mg-cell")
+    assert cells.count() == len(blocks), "every Python block of the chapter is a cell"
+    for index, block in enumerate(blocks):
+        cell = cells.nth(index)
+        bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
+        if block.page_reason is not None:
+            assert "mg-norun" in cell.get_attribute("class")
+            note = cell.locator("xpath=following-sibling::p[contains(@class,'mg-norun-note')][1]")
+            assert block.page_reason in note.inner_text(), f"{block.where}: no reason shown"
+            continue
+        assert bar.get_by_role("button", name="Run", exact=True).count() == 1, block.where
+    ran = 0
+    for index, block in enumerate(blocks):
+        if block.page_reason is not None:
+            continue
+        output = run_block(page, index)
+        ran += 1
+        status, shown = output.get_attribute("data-status"), output.text_content()
+        assert status == "ok", f"{block.where}: the page says {status}:\n{shown}"
+        result = built[index]
+        if block.page_differs is None and isinstance(result, Result):
+            assert shown == result.output, (
+                f"{block.where}: the page shows\n{shown!r}\nthe build checked\n{result.output!r}")
+            figure = output.locator("xpath=following-sibling::figure[1]//*[name()='svg']")
+            assert figure.count() == (1 if result.figure else 0), f"{block.where}: figure"
+    assert ran == sum(b.page_reason is None for b in blocks)
+    assert any("pyodide.asm.wasm" in url for url in t.requests), "the runtime did not load"
+
+
+VALUE = next(c for c in CHAPTERS if c.stem == "value")
+
+
+def test_an_error_shows_a_traceback_of_the_readers_code_and_the_session_goes_on(open_page):
+    page = open_page(VALUE).page
+    blocks = read_blocks(VALUE)
+    assert run_block(page, 0).get_attribute("data-status") == "ok"
+    edit(page, 1, "x = 1\nundefined_name + x\n")
+    out = run_block(page, 1)
+    assert out.get_attribute("data-status") == "error"
+    text = out.text_content()
+    assert "NameError: name 'undefined_name' is not defined" in text
+    assert f'File "docs/value.md", line {blocks[1].line + 2}' in text, text
+    assert "undefined_name + x" in text, "the traceback quotes the edited line"
+    for internal in ("_pyodide", "tools/cell.py", "pyodide.asm"):
+        assert internal not in text, f"the traceback shows the runtime's internals: {text}"
+    # the session still works: restore the block, run it and the next one
+    cell = page.locator("div.mg-cell[data-block='1']")
+    bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
+    bar.get_by_role("button", name="Restore").click()
+    assert cell.locator("pre > code").text_content().rstrip("\n") == blocks[1].code.rstrip("\n")
+    out = run_block(page, 1)
+    assert out.get_attribute("data-status") == "ok"
+    assert out.text_content() == blocks[1].expected_output
+    assert run_block(page, 2).get_attribute("data-status") == "ok"
+
+
+def test_run_first_runs_the_blocks_above_and_edits_mark_later_outputs_stale(open_page):
+    page = open_page(VALUE).page
+    blocks = read_blocks(VALUE)
+    last = len(blocks) - 1
+    out = run_block(page, 4)  # uses names defined by blocks 0-3
+    assert out.get_attribute("data-status") == "ok"
+    for index in range(4):
+        assert output_of(page, index).get_attribute("data-status") == "ok", index
+    assert output_of(page, last).get_attribute("data-status") is None  # below: not run
+    edit(page, 2, blocks[2].code + "\n")  # any change to block 2 ...
+    page.keyboard.insert_text("# changed\n")
+    for index in (2, 3, 4):  # ... makes its output, and those below it, stale
+        assert output_of(page, index).get_attribute("data-stale") is not None, index
+    assert output_of(page, 1).get_attribute("data-stale") is None
+
+
+def test_edits_survive_a_reload_until_restored_and_copy_takes_the_edit(open_page):
+    t = open_page(VALUE, permissions=["clipboard-read", "clipboard-write"])
+    page = t.page
+    edit(page, 1, "print('edited by a reader')\n")
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    code = page.locator("div.mg-cell[data-block='1'] pre > code")
+    assert "edited by a reader" in code.text_content()
+    page.locator("div.mg-cell[data-block='1'] button[data-md-type=copy]").click()
+    assert "edited by a reader" in page.evaluate("navigator.clipboard.readText()")
+    out = run_block(page, 1)
+    assert out.text_content() == "edited by a reader\n"
+    bar = page.locator("div.mg-cell[data-block='1']").locator(
+        "xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
+    bar.get_by_role("button", name="Restore").click()
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert "edited by a reader" not in code.text_content()
+    stored = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('mg-edit:'))")
+    assert stored == []
+
+
+def test_stop_ends_a_endless_run_and_the_next_run_starts_afresh(open_page):
+    page = open_page(VALUE).page
+    edit(page, 0, "import time\nwhile True:\n    time.sleep(0.01)\n")
+    cell = page.locator("div.mg-cell[data-block='0']")
+    bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
+    bar.get_by_role("button", name="Run", exact=True).click()
+    stop = bar.get_by_role("button", name="Stop")
+    stop.wait_for(state="visible", timeout=RUN_TIMEOUT)
+    page.wait_for_function(
+        "() => document.querySelector('.mg-run-output')?.getAttribute('data-state') === 'running'",
+        timeout=RUN_TIMEOUT)
+    page.wait_for_timeout(1500)  # it is really looping now
+    stop.click()
+    out = output_of(page, 0)
+    out.and_(page.locator("[data-status]")).wait_for(state="attached", timeout=10_000)
+    assert out.get_attribute("data-status") == "error" and "Stopped" in out.text_content()
+    bar.get_by_role("button", name="Restore").click()
+    out = run_block(page, 1)  # a new session; block 0 (restored) runs first
+    assert out.get_attribute("data-status") == "ok"
+    assert out.text_content() == read_blocks(VALUE)[1].expected_output
+
+
+def test_a_graph_drawn_in_the_page_fits_a_phone(open_page):
+    t = open_page(VALUE, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = t.page
+    blocks = read_blocks(VALUE)
+    index = next(i for i, b in enumerate(blocks) if b.code.strip().startswith("draw_dot("))
+    page_width = "document.documentElement.scrollWidth"
+    before = page.evaluate(page_width)
+    out = run_block(page, index)
+    assert out.get_attribute("data-status") == "ok"
+    figure = out.locator("xpath=following-sibling::figure[1]")
+    assert figure.locator("svg g.node").count() > 3
+    assert figure.is_visible()
+    box = figure.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box  # the graph scrolls in its box
+    for control in ("Run", "Edit", "Restart"):
+        button = page.get_by_role("button", name=control, exact=True).nth(index)
+        if button.is_visible():
+            b = button.bounding_box()
+            assert b["x"] + b["width"] <= 390, f"{control} is off screen"
+    # running adds nothing wider than the page was (its own width is the
+    # business of the page's layout, tested elsewhere)
+    assert page.evaluate(page_width) <= max(before, 390)
+
+
+def test_session_files_list_the_blocks_and_a_self_hosted_runtime(site):
+    for chapter in CHAPTERS:
+        data = json.loads((site / chapter.stem / f"{chapter.stem}.session.json").read_text())
+        assert [b["code"] for b in data["blocks"]] == [b.code for b in read_blocks(chapter)]
+        urls = [data["runtime"]["pyodide"] + "pyodide.asm.wasm", data["runtime"]["viz"],
+                *data["runtime"]["wheels"]]
+        for url in urls:
+            assert "://" not in url and (site / url).is_file(), url
