@@ -11,6 +11,11 @@ package code of the earlier chapters) count as defined here. Ruff's settings
 come from pyproject.toml; its ``docs/**`` entry relaxes two rules for
 chapters. With no argument, every chapter of the nav is linted. The exit
 status is ruff's: 0 when all is clean.
+
+It also checks what ruff cannot know: a block that imports a module the
+in-page Python lacks (``tools.book.NOT_IN_PAGE``) must say so with a marker
+(``importorskip`` or ``<!--page: skip ...-->``), or its Run button would fail
+for every reader.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools.book import ROOT, BookError, chapters, find_root, read_blocks, rel
+from tools.book import NOT_IN_PAGE, ROOT, BookError, chapters, find_root, read_blocks, rel
 from tools.tangle import prelude
 
 RUFF = Path(sys.executable).with_name("ruff")
@@ -51,6 +56,29 @@ def defined_names(code: str) -> list[str]:
     return sorted(names)
 
 
+def page_findings(chapter: Path) -> list[str]:
+    """Blocks that import what the page lacks, without a marker saying so."""
+    found = []
+    for block in read_blocks(chapter):
+        if block.page_reason is not None:
+            continue
+        try:
+            tree = ast.parse(block.code)
+        except SyntaxError:
+            continue  # the runner reports it, with its line
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top in NOT_IN_PAGE:
+                    found.append(
+                        f"{rel(chapter)}:{block.line + node.lineno}: imports {top}, which the "
+                        "in-page Python does not have; put <!--page: skip REASON--> (or "
+                        f"<!--pytest-codeblocks:importorskip({top})-->) above the block")
+    return found
+
+
 def lint(chapter: Path) -> subprocess.CompletedProcess:
     """Run ruff on one chapter's code; its output names the chapter and line."""
     root = find_root(chapter)
@@ -73,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(run.stdout)
             sys.stderr.write(run.stderr)
             status = max(status, run.returncode)
+            for finding in page_findings(chapter):
+                print(finding)
+                status = max(status, 1)
     except BookError as exc:
         print(f"lint: {exc}", file=sys.stderr)
         return 2

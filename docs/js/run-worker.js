@@ -6,7 +6,7 @@
 //               {type: "run", id, code, line}
 // Messages out: {type: "ready"} | {type: "failed", error}
 //               {type: "out", id, text}   (printed output, as it comes)
-//               {type: "done", id, result: {status, output, figure, error}}
+//               {type: "done", id, result: {status, output, figure, error, ms}}
 //               {type: "crashed", id, error}   (the interpreter is gone)
 
 let cell = null;
@@ -47,8 +47,10 @@ function run(msg) {
     pending += text;
     if (Date.now() - sent > 50) flush();
   };
+  const started = performance.now();
   const proxy = cell.page_run(msg.code, namespace, chapter, msg.line, write);
   const result = proxy.toJs({ dict_converter: Object.fromEntries });
+  result.ms = performance.now() - started;
   proxy.destroy();
   flush();
   postMessage({ type: "done", id: msg.id, result });

@@ -307,7 +307,7 @@
     var started = performance.now();
     return chapter.execute(this).then(function (result) {
       self.stopButton.hidden = true;
-      self.show(result, performance.now() - started);
+      self.show(result, result.ms === undefined ? performance.now() - started : result.ms);
       return result.status;
     });
   };
@@ -329,6 +329,7 @@
       : "error";
     if (result.status === "ok" && differs) text += "; in the browser this output differs from the book's: " + differs;
     this.setState(result.status, text);
+    if (result.ms !== undefined) this.output.setAttribute("data-ms", result.ms.toFixed(1));
     this.output.setAttribute("data-status", result.status === "ok" ? "ok" : "error");
   };
 
