@@ -99,7 +99,7 @@ def test_every_runnable_block_shows_the_output_the_build_checked(open_page, chap
         if block.page_differs is None and isinstance(result, Result):
             assert shown == result.output, (
                 f"{block.where}: the page shows\n{shown!r}\nthe build checked\n{result.output!r}")
-            figure = output.locator("xpath=following-sibling::figure[1]//*[name()='svg']")
+            figure = output.locator("xpath=following-sibling::*[1][self::figure]//*[name()='svg']")
             assert figure.count() == (1 if result.figure else 0), f"{block.where}: figure"
     assert ran == sum(b.page_reason is None for b in blocks)
     assert any("pyodide.asm.wasm" in url for url in t.requests), "the runtime did not load"
@@ -201,7 +201,7 @@ def test_a_graph_drawn_in_the_page_fits_a_phone(open_page):
     before = page.evaluate(page_width)
     out = run_block(page, index)
     assert out.get_attribute("data-status") == "ok"
-    figure = out.locator("xpath=following-sibling::figure[1]")
+    figure = out.locator("xpath=following-sibling::*[1][self::figure]")
     assert figure.locator("svg g.node").count() > 3
     assert figure.is_visible()
     box = figure.bounding_box()

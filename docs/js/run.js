@@ -56,6 +56,7 @@
       self.data = data;
       self.cells.forEach(function (cell, i) { cell.original = data.blocks[i].code; cell.line = data.blocks[i].line; });
       return new Promise(function (resolve, reject) {
+        self.abortStart = reject;
         var worker = new Worker(new URL("js/run-worker.js", ROOT), { type: "module" });
         self.worker = worker;
         worker.onmessage = function (event) {
@@ -95,6 +96,8 @@
 
   // End the session: the worker goes, and with it every variable.
   Chapter.prototype.stop = function () {
+    if (this.abortStart) this.abortStart(new Error("stopped before Python had started"));
+    this.abortStart = null;
     if (this.worker) this.worker.terminate();
     this.worker = null;
     this.ready = null;
@@ -120,6 +123,7 @@
   Chapter.prototype.runUpTo = function (target) {
     var self = this;
     target.output.removeAttribute("data-status");  // at once: a result will come
+    target.stopButton.hidden = false;
     var job = this.queue.then(function () {
       target.setState("queued", "waiting for Python to start…");
       return self.load().then(function () {
@@ -188,9 +192,9 @@
      this.status].forEach(function (b) { bar.appendChild(b); });
     this.output = el("pre", { class: "mg-run-output", "data-output": "", hidden: "",
                               "aria-label": "Output of the block at this point" });
-    this.figure = el("figure", { class: "mg-figure mg-run-figure", hidden: "" });
+    this.figure = null;  // made when a run draws one
     var after = this.built.length ? this.built[this.built.length - 1] : this.box;
-    after.after(bar, this.output, this.figure);
+    after.after(bar, this.output);
 
     this.runButton.addEventListener("click", function () { self.chapter.runUpTo(self); });
     this.editButton.addEventListener("click", function () { self.startEditing(true); });
@@ -279,7 +283,7 @@
   Cell.prototype.setStale = function (stale) {
     if (stale && this.output.hidden) return;
     this.output.classList.toggle("mg-stale", stale);
-    this.figure.classList.toggle("mg-stale", stale);
+    if (this.figure) this.figure.classList.toggle("mg-stale", stale);
     if (stale) this.output.setAttribute("data-stale", "");
     else this.output.removeAttribute("data-stale");
     if (stale) this.status.textContent = "stale: code above it changed or ran again; run it again";
@@ -298,8 +302,8 @@
     this.output.hidden = false;
     this.output.removeAttribute("data-status");
     this.output.setAttribute("aria-busy", "true");
-    this.figure.hidden = true;
-    this.figure.textContent = "";
+    if (this.figure) this.figure.remove();
+    this.figure = null;
     this.setStale(false);
     this.setState("running", "running…");
     this.built.forEach(function (node) { node.hidden = true; });
@@ -314,14 +318,18 @@
 
   Cell.prototype.show = function (result, ms) {
     this.ran = result.status === "ok";
+    if (this.figure) this.figure.remove();
+    this.figure = null;
     this.output.hidden = false;
     this.output.removeAttribute("aria-busy");
+    this.stopButton.hidden = true;
     this.output.textContent = (result.output || "") + (result.error || "");
     this.output.classList.toggle("mg-error", result.status !== "ok");
     this.built.forEach(function (node) { node.hidden = true; });
     if (result.figure) {
+      this.figure = el("figure", { class: "mg-figure mg-run-figure" });
       this.figure.innerHTML = result.figure;
-      this.figure.hidden = false;
+      this.output.after(this.figure);
     }
     this.restartButton.hidden = false;
     var differs = this.box.getAttribute("data-differs");
