@@ -192,6 +192,25 @@ def test_stop_ends_a_endless_run_and_the_next_run_starts_afresh(open_page):
     assert out.text_content() == read_blocks(VALUE)[1].expected_output
 
 
+def test_output_streams_while_a_block_runs_and_input_gets_a_clear_error(open_page):
+    page = open_page(VALUE).page
+    edit(page, 0, "import time\nfor i in range(4):\n    print('step', i)\n    time.sleep(0.5)\n")
+    cell = page.locator("div.mg-cell[data-block='0']")
+    bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
+    bar.get_by_role("button", name="Run", exact=True).click()
+    out = output_of(page, 0)
+    page.wait_for_function(
+        "() => { const o = document.querySelector('pre[data-output]');"
+        " return o.textContent.includes('step 1') && !o.hasAttribute('data-status'); }",
+        timeout=RUN_TIMEOUT)  # printed text shows before the block ends
+    out.and_(page.locator("[data-status]")).wait_for(state="attached", timeout=RUN_TIMEOUT)
+    assert out.text_content() == "".join(f"step {i}\n" for i in range(4))
+    edit(page, 1, "print('asking')\nname = input('name? ')\n")
+    out = run_block(page, 1)
+    assert out.get_attribute("data-status") == "error"
+    assert "EOFError" in out.text_content() and out.text_content().startswith("asking\n")
+
+
 def test_a_graph_drawn_in_the_page_fits_a_phone(open_page):
     t = open_page(VALUE, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = t.page

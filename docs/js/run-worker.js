@@ -21,7 +21,8 @@ async function start(msg) {
     import(base(msg.runtime.viz)),
   ]);
   const [pyodide, viz] = await Promise.all([
-    loadPyodide({ indexURL, packages: [] }),
+    // input() meets the end of its input at once (an EOFError), never a prompt
+    loadPyodide({ indexURL, packages: [], stdin: () => null }),
     vizModule.instance(),
   ]);
   await pyodide.loadPackage(msg.runtime.wheels.map(base), {

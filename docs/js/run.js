@@ -13,6 +13,7 @@
   var script = document.currentScript;
   var ROOT = new URL("..", script ? script.src : location.href).href;
   var STORE = "mg-edit:";
+  var SHOWN = 200000;  // characters of output a block shows (its start and its end)
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -291,14 +292,23 @@
 
   Cell.prototype.stream = function (text) {
     this.output.hidden = false;
-    this.output.textContent += text;
+    this.streamed = (this.streamed || 0) + text.length;
+    if (this.streamed <= SHOWN) this.output.append(text);  // a text node: no re-layout of all
   };
+
+  function clip(text) {  // a huge output: its start and its end, saying what is left out
+    if (text.length <= SHOWN) return text;
+    var half = SHOWN / 2;
+    return text.slice(0, half) + "\n[... " + (text.length - SHOWN) +
+      " characters not shown ...]\n" + text.slice(text.length - half);
+  }
 
   Cell.prototype.run = function () {
     var self = this;
     var chapter = this.chapter;
     chapter.markStaleAfter(this.index);
     this.output.textContent = "";
+    this.streamed = 0;
     this.output.hidden = false;
     this.output.removeAttribute("data-status");
     this.output.setAttribute("aria-busy", "true");
@@ -323,7 +333,8 @@
     this.output.hidden = false;
     this.output.removeAttribute("aria-busy");
     this.stopButton.hidden = true;
-    this.output.textContent = (result.output || "") + (result.error || "");
+    this.streamed = 0;
+    this.output.textContent = clip(result.output || "") + (result.error || "");
     this.output.classList.toggle("mg-error", result.status !== "ok");
     this.built.forEach(function (node) { node.hidden = true; });
     if (result.figure) {
