@@ -15,7 +15,10 @@ the run). It reports, on this machine:
 3. the training chapter's loop (its block ``for k in range(20): ...``) run
    in the page, against the same code after the same blocks in CPython (the
    build's runner), as a ratio: the median of several runs of each, timed
-   around the block in the worker and in the runner alike.
+   around the block in the worker and in the runner alike;
+4. the playground's training step (its block of 100 ``trainer.step()``
+   calls: the demo's 2-16-16-1 network on 100 moons, fused), milliseconds per
+   step in the page against CPython (goal: within 3x).
 
 Exits 1 if a block's result in the page is an error, or any request leaves
 the machine.
@@ -40,13 +43,15 @@ from tools.book import ROOT, read_blocks
 from tools.runner import chapter_session
 
 TRAINING = ROOT / "docs" / "training.md"
+PLAYGROUND = ROOT / "docs" / "playground.md"
+STEPS = 100  # trainer.step() calls in the playground's block
 OTHER = ROOT / "docs" / "nn.md"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
 
-def loop_index(chapter: Path) -> int:
-    return next(i for i, b in enumerate(read_blocks(chapter)) if "for k in range(20):" in b.code)
+def loop_index(chapter: Path, words: str = "for k in range(20):") -> int:
+    return next(i for i, b in enumerate(read_blocks(chapter)) if words in b.code)
 
 
 def cpython_ms(chapter: Path, index: int, rounds: int) -> list[float]:
@@ -86,6 +91,16 @@ class Browser:
         page.goto(f"{self.base}{chapter.stem}/")
         page.wait_for_load_state("networkidle")
         return page
+
+    def timed(self, page, index: int, rounds: int) -> list[float]:
+        """Milliseconds of block ``index`` in the worker, ``rounds`` times."""
+        self.run(page, index)  # the blocks above it run first
+        times = []
+        for _ in range(rounds):
+            self.run(page, index)
+            times.append(float(page.locator(f"div.mg-cell[data-block='{index}']").locator(
+                "xpath=following-sibling::pre[@data-output][1]").get_attribute("data-ms")))
+        return times
 
     def run(self, page, index: int) -> float:
         """Press Run on block ``index``; seconds until its result is shown."""
@@ -134,12 +149,9 @@ def main() -> int:
             cold = browser.run(page, 0)
             page.wait_for_load_state("networkidle")
             after = browser.bytes
-            browser.run(page, index)  # the blocks above it run first
-            page_ms = []
-            for _ in range(args.rounds):
-                browser.run(page, index)
-                page_ms.append(float(page.locator(f"div.mg-cell[data-block='{index}']").locator(
-                    "xpath=following-sibling::pre[@data-output][1]").get_attribute("data-ms")))
+            page_ms = browser.timed(page, index, args.rounds)
+            play = loop_index(PLAYGROUND, f"for k in range({STEPS}):")
+            play_page = browser.timed(browser.open(PLAYGROUND), play, 3)
             warm_page = browser.open(OTHER)
             counted = browser.bytes
             warm = browser.run(warm_page, 0)
@@ -148,6 +160,7 @@ def main() -> int:
             browser.context.close()
         server.shutdown()
     cpython = cpython_ms(TRAINING, index, args.rounds)
+    play_cpython = cpython_ms(PLAYGROUND, play, 3)
     page_median, cpython_median = statistics.median(page_ms), statistics.median(cpython)
     print(f"\nin-page runtime, {TRAINING.relative_to(ROOT)} (chromium, 127.0.0.1)")
     print(f"  page before the first Run:   {before / 1e3:9.1f} kB")
@@ -161,6 +174,14 @@ def main() -> int:
     print(f"  training loop, CPython:      {cpython_median:9.1f} ms  "
           f"({sys.version.split()[0]}, the build's runner)")
     print(f"  page / CPython:              {page_median / cpython_median:9.2f}x")
+    step_page = statistics.median(play_page) / STEPS
+    step_cpython = statistics.median(play_cpython) / STEPS
+    print(f"playground step ({PLAYGROUND.relative_to(ROOT)}, MLP 2-16-16-1 fused, 100 points)")
+    print(f"  page:                        {step_page:9.1f} ms per step")
+    print(f"  CPython:                     {step_cpython:9.1f} ms per step")
+    ratio = step_page / step_cpython
+    print(f"  page / CPython:              {ratio:9.2f}x  (goal: within 3x: "
+          f"{'met' if ratio <= 3 else 'MISSED'})")
     if outside:
         print(f"requests to other hosts: {outside}")
         return 1

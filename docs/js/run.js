@@ -366,6 +366,10 @@
   };
 
   function setUp() {
+    if (document.querySelector(".mg-playground") && !document.querySelector("script.mg-pg-script")) {
+      var pg = el("script", { src: new URL("js/playground.js", ROOT).href, class: "mg-pg-script" });
+      document.head.appendChild(pg);
+    }
     var start = document.querySelector(".mg-start[data-session]");
     if (!start || !document.querySelector("div.mg-cell")) return;
     new Chapter(start);
