@@ -87,7 +87,7 @@ def test_the_first_20_losses_equal_cpythons(playground):
     page = playground()
     shown = press_step(page, 20)
     expected = cpython_losses(20)
-    for k, (a, b) in enumerate(zip(shown, expected)):
+    for k, (a, b) in enumerate(zip(shown, expected, strict=True)):
         assert abs(a - b) <= 1e-9, f"step {k}: page {a!r}, CPython {b!r}"
 
 
@@ -99,7 +99,7 @@ def test_forgetting_zero_grad_behaves_as_the_training_chapter_says(playground):
     # the first two losses come before any gradient is left over
     assert forgot[:2] == pytest.approx(right[:2], abs=1e-9)
     # then the piled-up gradients take over: the run no longer follows the loss
-    assert all(abs(a - b) > 1e-6 for a, b in zip(forgot[2:], right[2:]))
+    assert all(abs(a - b) > 1e-6 for a, b in zip(forgot[2:], right[2:], strict=True))
     assert forgot[-1] > 2 * right[-1]
     assert forgot == pytest.approx(cpython_losses(20, zero_grad=False), abs=1e-9)
 
