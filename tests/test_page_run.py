@@ -117,7 +117,8 @@ def test_an_error_shows_a_traceback_of_the_readers_code_and_the_session_goes_on(
     assert out.get_attribute("data-status") == "error"
     text = out.text_content()
     assert "NameError: name 'undefined_name' is not defined" in text
-    assert f'File "docs/value.md", line {blocks[1].line + 2}' in text, text
+    # an edited block is a file of its own, numbered as in the chapter
+    assert f'File "docs/value.md (your edit #1)", line {blocks[1].line + 2}' in text, text
     assert "undefined_name + x" in text, "the traceback quotes the edited line"
     for internal in ("_pyodide", "tools/cell.py", "pyodide.asm"):
         assert internal not in text, f"the traceback shows the runtime's internals: {text}"
@@ -171,7 +172,8 @@ def test_edits_survive_a_reload_until_restored_and_copy_takes_the_edit(open_page
 
 
 def test_stop_ends_a_endless_run_and_the_next_run_starts_afresh(open_page):
-    page = open_page(VALUE).page
+    t = open_page(VALUE)
+    page = t.page
     edit(page, 0, "import time\nwhile True:\n    time.sleep(0.01)\n")
     cell = page.locator("div.mg-cell[data-block='0']")
     bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
@@ -182,10 +184,17 @@ def test_stop_ends_a_endless_run_and_the_next_run_starts_afresh(open_page):
         "() => document.querySelector('.mg-run-output')?.getAttribute('data-state') === 'running'",
         timeout=RUN_TIMEOUT)
     page.wait_for_timeout(1500)  # it is really looping now
+    later = page.locator("div.mg-cell[data-block='2']").locator(
+        "xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
+    later.get_by_role("button", name="Run", exact=True).click()  # queued behind the loop
     stop.click()
     out = output_of(page, 0)
     out.and_(page.locator("[data-status]")).wait_for(state="attached", timeout=10_000)
     assert out.get_attribute("data-status") == "error" and "Stopped" in out.text_content()
+    page.wait_for_timeout(2000)
+    workers = [url for url in t.requests if url.endswith("run-worker.js")]
+    assert len(workers) == 1, "a run queued before Stop started a new session"
+    assert output_of(page, 2).get_attribute("data-status") is None
     bar.get_by_role("button", name="Restore").click()
     out = run_block(page, 1)  # a new session; block 0 (restored) runs first
     assert out.get_attribute("data-status") == "ok"
@@ -243,3 +252,19 @@ def test_session_files_list_the_blocks_and_a_self_hosted_runtime(site):
                 *data["runtime"]["wheels"]]
         for url in urls:
             assert "://" not in url and (site / url).is_file(), url
+
+
+def test_an_open_code_annotation_is_not_taken_for_code(open_page):
+    page = open_page(VALUE).page
+    blocks = read_blocks(VALUE)
+    index = next(i for i, b in enumerate(blocks) if "# (1)!" in b.code)
+    cell = page.locator(f"div.mg-cell[data-block='{index}']")
+    cell.locator(".md-annotation__index").first.click()  # the bubble opens, in the code
+    bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
+    bar.get_by_role("button", name="Edit", exact=True).click()
+    code = cell.locator("pre > code")
+    code.press("Control+End")
+    page.keyboard.insert_text("\n")
+    out = run_block(page, index)
+    assert out.get_attribute("data-status") == "ok", out.text_content()
+    assert out.text_content() == (blocks[index].expected_output or "")

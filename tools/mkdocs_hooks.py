@@ -133,8 +133,12 @@ def _mark_cells(lines: list[str], blocks: list[Block]) -> dict[int, str]:
                 f'{indent}<p class="mg-norun-note">Runs only when the book is built, not in '
                 f"your browser: {html.escape(reason)}.</p>")
         if block.page_differs is not None:
-            words.append(f'data-differs="{html.escape(block.page_differs, quote=True)}"')
-        words += [f'{key}="{html.escape(value, quote=True)}"' for key, value in attrs.items()]
+            words.append('data-differs="{}"'.format(block.page_differs.replace('"', "&quot;")))
+        for key, value in attrs.items():  # superfences escapes these itself
+            if '"' in value:
+                raise PluginError(f"{block.where}: a fence attribute may not contain a double "
+                                  f"quote: {key}={value!r}")
+            words.append(f'{key}="{value}"')
         lines[block.line - 1] = f"{indent}{fence}{{ {' '.join(words)} }}"
     return notes
 

@@ -3,7 +3,7 @@
 // their results shown by tools/cell.py, the code the build runs them with.
 //
 // Messages in:  {type: "start", runtime, chapter, prelude}   (once)
-//               {type: "run", id, code, line}
+//               {type: "run", id, code, line, filename}
 // Messages out: {type: "ready"} | {type: "failed", error}
 //               {type: "out", id, text}   (printed output, as it comes)
 //               {type: "done", id, result: {status, output, figure, error, ms}}
@@ -38,7 +38,7 @@ function run(msg) {
   // Printed text goes out at most every 50 ms: a loop printing thousands of
   // lines does not flood the page with messages.
   let pending = "";
-  let sent = Date.now();
+  let sent = 0;  // the first piece goes out at once
   const flush = () => {
     if (pending) postMessage({ type: "out", id: msg.id, text: pending });
     pending = "";
@@ -49,7 +49,8 @@ function run(msg) {
     if (Date.now() - sent > 50) flush();
   };
   const started = performance.now();
-  const proxy = cell.page_run(msg.code, namespace, chapter, msg.line, write);
+  // an edited block has a file name of its own, so tracebacks quote its lines
+  const proxy = cell.page_run(msg.code, namespace, msg.filename || chapter, msg.line, write);
   const result = proxy.toJs({ dict_converter: Object.fromEntries });
   result.ms = performance.now() - started;
   proxy.destroy();

@@ -33,14 +33,17 @@
     this.data = null;       // the session file, fetched at the first Run
     this.worker = null;
     this.ready = null;      // Promise: the worker's interpreter is ready
+    this.epoch = 0;         // +1 at each Stop/Restart: older queued runs give up
     this.queue = Promise.resolve();
     this.waiting = {};      // run id -> {resolve, cell}
     this.nextId = 1;
+    this.edits = 0;         // edited runs so far: each gets a file name of its own
     this.cells = [];
     var self = this;
     document.querySelectorAll("div.mg-cell").forEach(function (box) {
       self.cells.push(new Cell(self, box));
     });
+    forgetOldEdits(this.cells);
   }
 
   Chapter.prototype.load = function () {
@@ -55,26 +58,33 @@
                         data.blocks.length + "; reload the page");
       }
       self.data = data;
-      self.cells.forEach(function (cell, i) { cell.original = data.blocks[i].code; cell.line = data.blocks[i].line; });
+      self.cells.forEach(function (cell, i) {
+        cell.original = data.blocks[i].code;
+        cell.line = data.blocks[i].line;
+      });
       return new Promise(function (resolve, reject) {
+        var started = false;
         self.abortStart = reject;
         var worker = new Worker(new URL("js/run-worker.js", ROOT), { type: "module" });
         self.worker = worker;
         worker.onmessage = function (event) {
           var msg = event.data;
-          if (msg.type === "ready") resolve();
+          if (msg.type === "ready") { started = true; resolve(); }
           else if (msg.type === "failed") reject(new Error(msg.error));
           else self.receive(msg);
         };
         worker.onerror = function (event) {
-          reject(new Error(event.message || "the Python runtime failed to start"));
+          var why = event.message || "the Python runtime stopped";
+          if (!started) reject(new Error(why));
+          else self.crashed(why);  // the browser ended the worker: end its runs too
         };
         var runtime = Object.assign({ root: ROOT }, data.runtime);
         worker.postMessage({ type: "start", runtime: runtime, chapter: data.chapter,
                              prelude: data.prelude });
       });
     });
-    this.ready.catch(function () { self.stop(); });
+    var epoch = this.epoch;
+    this.ready.catch(function () { if (self.epoch === epoch) self.stop(); });
     return this.ready;
   };
 
@@ -87,17 +97,20 @@
       delete this.waiting[msg.id];
       job.resolve(msg.result);
     } else if (msg.type === "crashed") {
-      delete this.waiting[msg.id];
-      this.stop();
-      job.resolve({ status: "error", output: "", error:
-        "The Python session crashed (" + msg.error + ").\nIts variables are gone: " +
-        "press Run again to start it afresh." });
+      this.crashed(msg.error);
     }
   };
 
-  // End the session: the worker goes, and with it every variable.
-  Chapter.prototype.stop = function () {
-    if (this.abortStart) this.abortStart(new Error("stopped before Python had started"));
+  Chapter.prototype.crashed = function (why) {
+    this.stop("The Python session crashed (" + why + ").\nIts variables are gone: " +
+              "press Run again to start it afresh.");
+  };
+
+  // End the session: the worker goes, and with it every variable. Runs that
+  // were waiting give up; the one running reports `why`.
+  Chapter.prototype.stop = function (why) {
+    this.epoch++;
+    if (this.abortStart) this.abortStart(new Error("stopped"));
     this.abortStart = null;
     if (this.worker) this.worker.terminate();
     this.worker = null;
@@ -105,7 +118,8 @@
     var waiting = this.waiting;
     this.waiting = {};
     Object.keys(waiting).forEach(function (id) {
-      waiting[id].resolve({ status: "error", output: "", error: "Stopped: the session was ended." });
+      waiting[id].resolve({ status: "error", output: "",
+                            error: why || "Stopped: the session was ended." });
     });
     this.cells.forEach(function (cell) { cell.forget(); });
     this.queue = Promise.resolve();
@@ -113,51 +127,93 @@
 
   Chapter.prototype.execute = function (cell) {
     var self = this;
+    var filename = this.data.chapter;
+    if (cell.isEdited()) filename += " (your edit #" + (++this.edits) + ")";
     return new Promise(function (resolve) {
       var id = self.nextId++;
       self.waiting[id] = { resolve: resolve, cell: cell };
-      self.worker.postMessage({ type: "run", id: id, code: cell.code(), line: cell.line });
+      self.worker.postMessage({ type: "run", id: id, code: cell.code(), line: cell.line,
+                                filename: filename });
     });
   };
 
   // Run the blocks above `target` that have not run in this session, then it.
   Chapter.prototype.runUpTo = function (target) {
     var self = this;
+    if (target.pending) return this.queue;  // a second click on a waiting block
+    target.pending = true;
     target.output.removeAttribute("data-status");  // at once: a result will come
     target.stopButton.hidden = false;
+    var epoch = this.epoch;
+    var current = function () { return self.epoch === epoch; };
     var job = this.queue.then(function () {
-      target.setState("queued", "waiting for Python to start…");
+      if (!current()) return false;
+      target.setState("queued", self.ready ? "waiting for the blocks above…"
+                                           : "starting Python in this page…");
       return self.load().then(function () {
         var chain = Promise.resolve(true);
         self.cells.forEach(function (cell) {
           if (cell.index > target.index || !cell.runs) return;
-          if (cell !== target && (cell.ran || cell.index > target.index)) return;
+          if (cell !== target && cell.ran) return;
           chain = chain.then(function (ok) {
-            if (!ok) return false;
+            if (!ok || !current()) return false;
             return cell.run().then(function (status) {
               if (status === "ok" || cell === target) return true;
-              target.show({ status: "error", output: "", error:
-                "Not run: the block above at line " + cell.line + " failed; fix it or " +
-                "restore it, then run this one again." });
+              if (current()) {
+                target.show({ status: "error", output: "", error:
+                  "Not run: the block above at line " + cell.line + " failed; fix it or " +
+                  "restore it, then run this one again." });
+              }
               return false;
             });
           });
         });
         return chain;
       }, function (err) {
-        target.show({ status: "error", output: "", error:
-          "The Python runtime could not start: " + err.message });
+        if (current()) {
+          target.show({ status: "error", output: "", error:
+            "The Python runtime could not start: " + err.message });
+        }
       });
     });
-    this.queue = job.then(function () {}, function () {});
+    var done = function () {
+      target.pending = false;
+      if (!current() && !target.output.hasAttribute("data-status")) target.forget();
+    };
+    this.queue = job.then(done, done);
     return job;
   };
 
   Chapter.prototype.markStaleAfter = function (index) {
     this.cells.forEach(function (cell) {
-      if (cell.index > index && cell.ran) cell.setStale(true);
+      if (cell.index > index && cell.hasResult()) cell.setStale(true, "a block above it changed");
     });
   };
+
+  // Stored edits of this page whose block has changed since: remove them.
+  function forgetOldEdits(cells) {
+    try {
+      var mine = {};
+      cells.forEach(function (cell) { mine[cell.key] = cell; });
+      var prefix = STORE + pagePath() + ":";
+      for (var i = localStorage.length - 1; i >= 0; i--) {
+        var key = localStorage.key(i);
+        if (key.indexOf(prefix) !== 0) continue;
+        if (!mine[key] || mine[key].loadEdit() === null) localStorage.removeItem(key);
+      }
+    } catch (e) { /* no storage */ }
+  }
+
+  function pagePath() {  // /nn/ and /nn/index.html are one page
+    return location.pathname.replace(/index\.html$/, "");
+  }
+
+  // A code element's text without Material's annotation bubbles (as Copy does)
+  function textOf(code) {
+    var copy = code.cloneNode(true);
+    copy.querySelectorAll(".md-annotation").forEach(function (n) { n.remove(); });
+    return copy.textContent.replace(/\u00a0/g, " ");
+  }
 
   function Cell(chapter, box) {
     this.chapter = chapter;
@@ -166,10 +222,13 @@
     this.runs = !box.classList.contains("mg-norun");
     this.codeEl = box.querySelector("pre > code");
     this.originalHTML = this.codeEl ? this.codeEl.innerHTML : "";
-    this.original = this.codeEl ? this.codeEl.textContent : "";
+    this.shown = this.codeEl ? textOf(this.codeEl) : "";  // the code as the page shows it
+    this.original = this.shown;  // the block's exact code, from the session file once loaded
     this.line = 0;
     this.ran = false;
-    this.key = STORE + location.pathname + ":" + this.index;
+    this.pending = false;
+    this.figure = null;
+    this.key = STORE + pagePath() + ":" + this.index;
     // what the build put below the block: its checked output and its figure
     this.built = [];
     for (var next = box.nextElementSibling; next; next = next.nextElementSibling) {
@@ -182,18 +241,18 @@
   Cell.prototype.addControls = function () {
     var self = this;
     var bar = el("div", { class: "mg-run-bar" });
-    this.runButton = el("button", { type: "button", class: "mg-run-button" }, "Run");
+    this.runButton = el("button", { type: "button", class: "mg-run-button",
+                                    title: "Run this block (and the blocks above it that have not run)" }, "Run");
     this.editButton = el("button", { type: "button", class: "mg-edit-button" }, "Edit");
     this.restoreButton = el("button", { type: "button", class: "mg-restore-button", hidden: "" }, "Restore");
     this.stopButton = el("button", { type: "button", class: "mg-stop-button", hidden: "" }, "Stop");
     this.restartButton = el("button", { type: "button", class: "mg-restart-button", hidden: "",
                                         title: "Start this chapter's Python session afresh" }, "Restart");
-    this.status = el("span", { class: "mg-run-status", role: "status", "aria-live": "polite" });
+    this.status = el("span", { class: "mg-run-status" });
     [this.runButton, this.editButton, this.restoreButton, this.stopButton, this.restartButton,
      this.status].forEach(function (b) { bar.appendChild(b); });
     this.output = el("pre", { class: "mg-run-output", "data-output": "", hidden: "",
-                              "aria-label": "Output of the block at this point" });
-    this.figure = null;  // made when a run draws one
+                              "aria-live": "polite", "aria-label": "Output of the block above" });
     var after = this.built.length ? this.built[this.built.length - 1] : this.box;
     after.after(bar, this.output);
 
@@ -204,12 +263,19 @@
     this.restartButton.addEventListener("click", function () { self.chapter.stop(); });
     this.codeEl.addEventListener("input", function () { self.edited(); });
     this.codeEl.addEventListener("keydown", function (event) {
-      if (event.key === "Tab" && !event.shiftKey && self.codeEl.isContentEditable) {
+      if (!self.codeEl.isContentEditable) return;
+      if (event.key === "Tab" && !event.shiftKey) {
         event.preventDefault();
         document.execCommand("insertText", false, "    ");
+      } else if (event.key === "Enter" && !event.shiftKey && !event.ctrlKey && !event.metaKey &&
+                 self.codeEl.contentEditable !== "plaintext-only") {
+        event.preventDefault();  // a browser without plaintext-only: a newline, not a <br>
+        document.execCommand("insertText", false, "\n");
       } else if (event.key === "Enter" && (event.shiftKey || event.ctrlKey || event.metaKey)) {
         event.preventDefault();
         self.chapter.runUpTo(self);
+      } else if (event.key === "Escape") {
+        self.codeEl.blur();
       }
     });
     var stored = this.loadEdit();
@@ -221,44 +287,55 @@
     }
   };
 
+  Cell.prototype.isEdited = function () { return this.box.classList.contains("mg-edited"); };
+
+  Cell.prototype.hasResult = function () {
+    return this.output && !this.output.hidden && this.output.hasAttribute("data-status");
+  };
+
   Cell.prototype.code = function () {
-    if (!this.box.classList.contains("mg-edited")) return this.original;
-    return this.codeEl.textContent.replace(/\u00a0/g, " ");
+    return this.isEdited() ? textOf(this.codeEl) : this.original;
   };
 
   Cell.prototype.startEditing = function (focus) {
     this.codeEl.setAttribute("contenteditable", "plaintext-only");
     if (this.codeEl.contentEditable !== "plaintext-only") this.codeEl.setAttribute("contenteditable", "true");
     this.codeEl.setAttribute("spellcheck", "false");
-    this.codeEl.setAttribute("aria-label", "Code of this block (editable)");
+    this.codeEl.setAttribute("role", "textbox");
+    this.codeEl.setAttribute("aria-multiline", "true");
+    this.codeEl.setAttribute("aria-label",
+      "Code of this block, editable; Shift+Enter runs it, Escape leaves the editor");
     this.editButton.hidden = true;
     if (focus) this.codeEl.focus();
   };
 
   Cell.prototype.edited = function () {
-    var text = this.codeEl.textContent;
-    var changed = text.replace(/\n$/, "") !== this.originalText().replace(/\n$/, "");
+    var text = textOf(this.codeEl);
+    var changed = text.replace(/\n$/, "") !== this.shown.replace(/\n$/, "");
     this.box.classList.toggle("mg-edited", changed);
     this.restoreButton.hidden = !changed;
     this.saveEdit(changed ? text : null);
-    if (this.ran) { this.setStale(true); this.chapter.markStaleAfter(this.index); }
+    if (this.hasResult()) this.setStale(true, "edited since it ran");
+    this.chapter.markStaleAfter(this.index);
   };
 
   Cell.prototype.restore = function () {
     this.codeEl.innerHTML = this.originalHTML;
-    this.codeEl.removeAttribute("contenteditable");
+    ["contenteditable", "role", "aria-multiline", "aria-label"].forEach(function (a) {
+      this.codeEl.removeAttribute(a);
+    }, this);
     this.box.classList.remove("mg-edited");
     this.restoreButton.hidden = true;
     this.editButton.hidden = false;
     this.saveEdit(null);
-    if (this.ran) { this.setStale(true); this.chapter.markStaleAfter(this.index); }
+    if (this.hasResult()) this.setStale(true, "restored since it ran");
+    this.chapter.markStaleAfter(this.index);
   };
 
   Cell.prototype.loadEdit = function () {
     try {
       var saved = JSON.parse(localStorage.getItem(this.key) || "null");
-      var original = this.codeEl.textContent;
-      if (saved && saved.of === hash(original)) return saved.code;
+      if (saved && saved.of === hash(this.shown)) return saved.code;
     } catch (e) { /* no storage, or not ours */ }
     return null;
   };
@@ -266,14 +343,8 @@
   Cell.prototype.saveEdit = function (code) {
     try {
       if (code === null) localStorage.removeItem(this.key);
-      else localStorage.setItem(this.key, JSON.stringify({ of: hash(this.originalText()), code: code }));
+      else localStorage.setItem(this.key, JSON.stringify({ of: hash(this.shown), code: code }));
     } catch (e) { /* storage full or disabled: the edit lives until the page goes */ }
-  };
-
-  Cell.prototype.originalText = function () {
-    var probe = document.createElement("code");
-    probe.innerHTML = this.originalHTML;
-    return probe.textContent;
   };
 
   Cell.prototype.setState = function (state, text) {
@@ -281,13 +352,13 @@
     this.status.textContent = text || "";
   };
 
-  Cell.prototype.setStale = function (stale) {
-    if (stale && this.output.hidden) return;
+  Cell.prototype.setStale = function (stale, why) {
+    if (stale && !this.hasResult()) return;
     this.output.classList.toggle("mg-stale", stale);
     if (this.figure) this.figure.classList.toggle("mg-stale", stale);
     if (stale) this.output.setAttribute("data-stale", "");
     else this.output.removeAttribute("data-stale");
-    if (stale) this.status.textContent = "stale: code above it changed or ran again; run it again";
+    if (stale) this.status.textContent = "stale: " + (why || "it ran before a change") + "; run it again";
   };
 
   Cell.prototype.stream = function (text) {
@@ -318,20 +389,20 @@
     this.setState("running", "running…");
     this.built.forEach(function (node) { node.hidden = true; });
     this.stopButton.hidden = false;
-    var started = performance.now();
     return chapter.execute(this).then(function (result) {
-      self.stopButton.hidden = true;
-      self.show(result, result.ms === undefined ? performance.now() - started : result.ms);
+      self.show(result);
       return result.status;
     });
   };
 
-  Cell.prototype.show = function (result, ms) {
+  Cell.prototype.show = function (result) {
     this.ran = result.status === "ok";
     if (this.figure) this.figure.remove();
     this.figure = null;
     this.output.hidden = false;
     this.output.removeAttribute("aria-busy");
+    this.output.classList.remove("mg-stale");
+    this.output.removeAttribute("data-stale");
     this.stopButton.hidden = true;
     this.streamed = 0;
     this.output.textContent = clip(result.output || "") + (result.error || "");
@@ -344,11 +415,12 @@
     }
     this.restartButton.hidden = false;
     var differs = this.box.getAttribute("data-differs");
-    var text = result.status === "ok" ? "ran" + (ms ? " in " + (ms / 1000).toFixed(2) + " s" : "")
-      : "error";
+    var ms = result.ms;
+    var text = result.status !== "ok" ? "error"
+      : "ran" + (ms !== undefined ? " in " + (ms / 1000).toFixed(2) + " s" : "");
     if (result.status === "ok" && differs) text += "; in the browser this output differs from the book's: " + differs;
     this.setState(result.status, text);
-    if (result.ms !== undefined) this.output.setAttribute("data-ms", result.ms.toFixed(1));
+    if (ms !== undefined) this.output.setAttribute("data-ms", ms.toFixed(1));
     this.output.setAttribute("data-status", result.status === "ok" ? "ok" : "error");
   };
 
@@ -357,11 +429,12 @@
     if (!this.runs || !this.output) return;
     this.ran = false;
     this.stopButton.hidden = true;
-    if (!this.output.hidden && this.output.hasAttribute("data-status")) {
-      this.setStale(true);
-      this.status.textContent = "the session was restarted; run it again";
-    } else if (this.output.getAttribute("aria-busy")) {
-      this.output.removeAttribute("aria-busy");
+    this.output.removeAttribute("aria-busy");
+    if (this.hasResult()) {
+      this.setStale(true, "the session was restarted");
+    } else if (!this.output.hasAttribute("data-status")) {
+      this.status.textContent = "";
+      if (!this.output.textContent) this.output.hidden = true;
     }
   };
 
