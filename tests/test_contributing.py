@@ -41,10 +41,14 @@ def test_new_chapter_is_the_last_chapter_and_passes_its_tests(book_copy, capsys)
     text = chapter.read_text()
     assert text.startswith("# Batch norm: a sketch\n") and "## Recap" in text
     blocks = read_blocks(chapter)
-    assert [b.title for b in blocks] == ["micrograd/engine.py", None]
+    assert [b.title for b in blocks] == ["micrograd/engine.py"] + [None] * 5
     assert blocks[1].expected_output == "42.0\n"
-    # its output is right as generated
-    assert [r.output for r in runner.run_chapter(chapter)] == ["", "42.0\n"]
+    # an example exercise: start, check, wrong answer, solution
+    assert [b.exercise and b.exercise[0] for b in blocks] == [
+        None, None, "start", "check", "wrong", "solution"]
+    # its outputs are right as generated
+    assert [r.output for r in runner.run_chapter(chapter)] == [
+        "", "42.0\n", "", "", "", "correct: 42.0\n"]
     # and its titled block goes into the package, inside class Value
     engine = tangle.generate(book_copy)["micrograd/engine.py"]
     assert "\n    def batch_norm(self):\n" in engine
@@ -62,7 +66,7 @@ def test_new_chapter_passes_under_pytest(book_copy):
         capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stdout
-    assert "2 passed" in run.stdout
+    assert "6 passed" in run.stdout
 
 
 def test_a_method_name_value_has_already_is_not_replaced(book_copy):

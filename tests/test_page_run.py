@@ -11,6 +11,7 @@ except where the chapter declares a difference (``<!--page: output-differs``).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -268,3 +269,46 @@ def test_an_open_code_annotation_is_not_taken_for_code(open_page):
     out = run_block(page, index)
     assert out.get_attribute("data-status") == "ok", out.text_content()
     assert out.text_content() == (blocks[index].expected_output or "")
+
+
+EXERCISE_CHAPTERS = [c for c in CHAPTERS if any(b.exercise for b in read_blocks(c))]
+
+
+@pytest.mark.parametrize("chapter", EXERCISE_CHAPTERS, ids=[c.stem for c in EXERCISE_CHAPTERS])
+def test_check_fails_the_start_with_the_checks_message_and_passes_the_solution(
+        open_page, chapter):
+    from tests.test_exercises import attempt, exercises
+    from tools.runner import chapter_session
+
+    blocks = read_blocks(chapter)
+    found = exercises(blocks)
+    # the messages CPython gives for the unchanged start blocks
+    session, messages = chapter_session(chapter), {}
+    for block in blocks:
+        if block.exercise and block.exercise[0] == "start":
+            name = block.exercise[1]
+            messages[name] = attempt(session.namespace, block, found[name]["check"][0], name)
+        if block.page_reason is None:
+            session.run(block)
+    page = open_page(chapter).page
+    for name, parts in found.items():
+        index = blocks.index(parts["start"][0])
+        cell = page.locator(f"div.mg-cell[data-block='{index}']")
+        bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
+        result = cell.locator("xpath=following-sibling::p[@data-check][1]")
+        for answer, status in (("start", "fail"), ("solution", "pass")):
+            if answer == "solution":
+                code = parts["solution"][0].code.replace(f"check_{name}()", "")
+                edit(page, index, code)
+            bar.get_by_role("button", name="Check", exact=True).click()
+            result.and_(page.locator("[data-status]")).wait_for(state="attached",
+                                                                timeout=RUN_TIMEOUT)
+            shown = result.text_content()
+            assert result.get_attribute("data-status") == status, f"{name}: {shown}"
+            if status == "fail":  # the check's message (floats to 9 digits: tanh, see nn.md)
+                assert rounded(messages[name].strip().split("\n")[-1]) in rounded(shown), (
+                    name, shown)
+
+
+def rounded(text: str) -> str:
+    return re.sub(r"-?\d+\.\d+(e-?\d+)?", lambda m: f"{float(m.group()):.9g}", text)

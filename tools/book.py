@@ -13,6 +13,7 @@ block (```` ```python title="micrograd/nn.py" ````) is never lost.
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import shlex
@@ -35,6 +36,13 @@ OUTPUT_MARKER_RE = re.compile(r"^\s*<!--[-\s]*pytest-codeblocks:\s*expected-outp
 # build's, so the browser test does not compare it).
 PAGE_MARKER_RE = re.compile(r"^\s*<!--\s*page:\s*(\S*)\s*(.*?)\s*-->\s*$")
 PAGE_MARKERS = ("skip", "output-differs")
+# An exercise: <!--exercise: start NAME--> above the block the reader completes,
+# <!--exercise: check NAME--> above the block defining check_NAME(), which
+# raises AssertionError with a helpful message unless the answer is right,
+# then <!--exercise: wrong NAME--> (a plausible wrong answer, at least one) and
+# <!--exercise: solution NAME-->, both folded away in the page.
+EXERCISE_MARKER_RE = re.compile(r"^\s*<!--\s*exercise:\s*(\S*)\s*(.*?)\s*-->\s*$")
+EXERCISE_KINDS = ("start", "check", "wrong", "solution")
 # Modules the in-page Python (Pyodide's core) cannot import
 NOT_IN_PAGE = {"torch": "PyTorch", "matplotlib": "matplotlib", "numpy": "NumPy"}
 
@@ -79,6 +87,7 @@ class Block:
     importorskip: str | None = None
     page_skip: str | None = None  # why it cannot run in the page (a page: marker)
     page_differs: str | None = None  # why its output in the page is not the build's
+    exercise: tuple[str, str] | None = None  # (kind, name): ("start", "softmax_loss")
 
     @property
     def page_reason(self) -> str | None:
@@ -343,15 +352,20 @@ def read_blocks(path: Path) -> list[Block]:
             expected_output=cb.expected_output, marks=list(cb.marks),
             importorskip=cb.importorskip, page_skip=page.get("skip"),
             page_differs=page.get("output-differs"),
+            exercise=next(((k[9:], v) for k, v in page.items() if k.startswith("exercise-")),
+                          None),
         ))
     for page in page_markers.values():
-        raise BookError(path, page["at"], "this page: marker is above a fence that is not a "
+        raise BookError(path, page["at"], "this marker is above a fence that is not a "
                         "Python block; put it right above the ```python block it is about")
+    check_exercises(path, blocks)
     return blocks
 
 
 def read_page_markers(path: Path, text: str) -> dict[int, dict]:
-    """{fence line: {"skip"/"output-differs": reason, "at": marker line}}.
+    """{fence line: {keyword: value, "at": marker line}} for the book's own
+    markers: ``<!--page: KEYWORD REASON-->`` and ``<!--exercise: KIND NAME-->``
+    (keywords "exercise-start", ... for the latter).
 
     A marker belongs to the fence below it, with only blank lines and other
     comment markers between them.
@@ -361,28 +375,67 @@ def read_page_markers(path: Path, text: str) -> dict[int, dict]:
     found: dict[int, dict] = {}
     for i, line in enumerate(lines):
         m = PAGE_MARKER_RE.match(line)
-        if not m or i in inside:
+        e = EXERCISE_MARKER_RE.match(line)
+        if i in inside or not (m or e):
             continue
-        keyword, reason = m.group(1), m.group(2)
-        if keyword not in PAGE_MARKERS:
-            raise BookError(path, i + 1, f"unknown page: marker {keyword!r}; write "
-                            "<!--page: skip REASON--> or <!--page: output-differs REASON-->")
-        if not reason:
-            raise BookError(path, i + 1, f"say why: <!--page: {keyword} REASON-->; readers "
-                            "see the reason next to the block")
+        if m:
+            keyword, value = m.group(1), m.group(2)
+            if keyword not in PAGE_MARKERS:
+                raise BookError(path, i + 1, f"unknown page: marker {keyword!r}; write "
+                                "<!--page: skip REASON--> or <!--page: output-differs REASON-->")
+            if not value:
+                raise BookError(path, i + 1, f"say why: <!--page: {keyword} REASON-->; readers "
+                                "see the reason next to the block")
+        else:
+            kind, value = e.group(1), e.group(2)
+            if kind not in EXERCISE_KINDS or not re.fullmatch(r"[a-z_][a-z0-9_]*", value):
+                raise BookError(path, i + 1, f"cannot read {line.strip()!r}; write "
+                                "<!--exercise: KIND NAME--> with KIND one of "
+                                f"{', '.join(EXERCISE_KINDS)} and NAME a Python name such as "
+                                "softmax_loss")
+            keyword = f"exercise-{kind}"
         j = i + 1
         while j < len(lines) and (not lines[j].strip() or lines[j].strip().startswith("<!--")):
             j += 1
         if j >= len(lines) or not FENCE_RE.match(lines[j]) or j not in inside:
-            raise BookError(path, i + 1, "this page: marker is not followed by a block; put it "
+            raise BookError(path, i + 1, "this marker is not followed by a block; put it "
                             "right above the ```python block it is about")
         marks = found.setdefault(j + 1, {"at": i + 1})
-        if keyword in marks:
-            raise BookError(path, i + 1, f"this block already has a page: {keyword} marker")
-        marks[keyword] = reason
+        if keyword in marks or (keyword.startswith("exercise-") and
+                                any(k.startswith("exercise-") for k in marks)):
+            raise BookError(path, i + 1, "this block already has such a marker")
+        marks[keyword] = value
     return found
 
 
-def count_python_fences(text: str) -> int:
-    """Python fences counted by a plain line scan, independent of any parser."""
-    return sum(_language(info) in PY_LANGS for _, _, info in fences(text.splitlines()))
+def check_exercises(path: Path, blocks: list[Block]) -> None:
+    """Each exercise has, in this order, a start, a check (which defines
+    ``check_NAME``), at least one wrong answer and a solution."""
+    by_name: dict[str, list[Block]] = {}
+    for block in blocks:
+        if block.exercise:
+            by_name.setdefault(block.exercise[1], []).append(block)
+    for name, parts in by_name.items():
+        kinds = [b.exercise[0] for b in parts]
+        first = parts[0].line
+        for kind in ("start", "check", "solution"):
+            if kinds.count(kind) != 1:
+                raise BookError(path, first, f"exercise {name!r} has {kinds.count(kind)} "
+                                f"<!--exercise: {kind} {name}--> block(s); it needs exactly one "
+                                "start, one check, one solution and at least one wrong answer")
+        if "wrong" not in kinds:
+            raise BookError(path, first, f"exercise {name!r} has no <!--exercise: wrong {name}--> "
+                            "block: show a plausible wrong answer, which the tests prove the "
+                            "check rejects")
+        if kinds[:2] != ["start", "check"]:
+            raise BookError(path, first, f"exercise {name!r}: write its start block first, then "
+                            "its check, then its wrong answers and solution")
+        check = parts[1]
+        try:
+            tree = ast.parse(check.code)
+        except SyntaxError:
+            continue  # the runner reports it, with its line
+        defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        if f"check_{name}" not in defined:
+            raise BookError(path, check.line, f"the check block of exercise {name!r} must define "
+                            f"def check_{name}(): the Check button and the tests call it")

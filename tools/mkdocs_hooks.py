@@ -132,6 +132,9 @@ def _mark_cells(lines: list[str], blocks: list[Block]) -> dict[int, str]:
             notes[block.line] = (
                 f'{indent}<p class="mg-norun-note">Runs only when the book is built, not in '
                 f"your browser: {html.escape(reason)}.</p>")
+        if block.exercise is not None:  # the Check button finds its parts by these
+            words += [f'data-exercise="{block.exercise[1]}"',
+                      f'data-exercise-kind="{block.exercise[0]}"']
         if block.page_differs is not None:
             words.append('data-differs="{}"'.format(block.page_differs.replace('"', "&quot;")))
         for key, value in attrs.items():  # superfences escapes these itself

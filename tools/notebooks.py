@@ -21,6 +21,8 @@ From page to notebook a few things change:
   and a code annotation ``# (1)!`` becomes the comment ``# (1)``, pointing at
   the numbered list below the cell.
 * Links to other chapters (``nn.md#a-loss``) point at the site's pages.
+* An exercise keeps its start block and its check as cells; its wrong answers
+  and its solution are cells of their own, collapsed (``source_hidden``).
 
 Cell ids are numbered, not random, so the same chapter gives the same bytes.
 """
@@ -36,7 +38,7 @@ import nbformat
 from tools.book import FENCE_RE, Block, fence_end, read_blocks
 from tools.tangle import prelude
 
-MARKER_RE = re.compile(r"^\s*<!--\s*pytest[.-].*-->\s*$")
+MARKER_RE = re.compile(r"^\s*<!--\s*(pytest[.-]|page:|exercise:).*-->\s*$")
 ADMONITION_RE = re.compile(r'^(\s*)(?:!!!|\?\?\?\+?)\s+([\w-]+)(?:\s+"(.*)")?\s*$')
 CHAPTER_LINK_RE = re.compile(r"(\]\(|^\[[^\]]+\]:\s*)(?!\w+://|#|/)([\w./-]+?)\.md(#[^)\s]*)?")
 LINK_DEF_RE = re.compile(r"^\[([^\]^]+)\]:\s*\S+")
@@ -199,7 +201,11 @@ def chapter_notebook(chapter: Path, site_url: str = "") -> nbformat.NotebookNode
             end = fence_end(lines, i)
             if i + 1 in blocks:
                 flush()
-                cells.append(code(_code(blocks[i + 1])))
+                block = blocks[i + 1]
+                cells.append(code(_code(block)))
+                if block.exercise and block.exercise[0] in ("solution", "wrong"):
+                    # folded, as on the page: Jupyter shows the cell's source collapsed
+                    cells[-1].metadata["jupyter"] = {"source_hidden": True}
             elif not drop_output:
                 prose.extend(lines[i : end + 1])
             drop_output = False

@@ -126,14 +126,46 @@
   };
 
   Chapter.prototype.execute = function (cell) {
-    var self = this;
     var filename = this.data.chapter;
     if (cell.isEdited()) filename += " (your edit #" + (++this.edits) + ")";
+    return this.send(cell.code(), cell.line, filename, cell);
+  };
+
+  // Run `code` in the session; printed text streams to `cell`, if any.
+  Chapter.prototype.send = function (code, line, filename, cell) {
+    var self = this;
     return new Promise(function (resolve) {
       var id = self.nextId++;
-      self.waiting[id] = { resolve: resolve, cell: cell };
-      self.worker.postMessage({ type: "run", id: id, code: cell.code(), line: cell.line,
-                                filename: filename });
+      self.waiting[id] = { resolve: resolve, cell: cell || { stream: function () {} } };
+      self.worker.postMessage({ type: "run", id: id, code: code, line: line, filename: filename });
+    });
+  };
+
+  // Check an exercise: the reader's start block runs (again), then the
+  // blocks up to its check block, then check_NAME().
+  Chapter.prototype.check = function (start) {
+    var self = this;
+    var name = start.box.getAttribute("data-exercise");
+    var checkCell = this.cells.filter(function (c) {
+      return c.box.getAttribute("data-exercise") === name &&
+        c.box.getAttribute("data-exercise-kind") === "check";
+    })[0];
+    start.checking(true);
+    start.ran = false;
+    return this.runUpTo(checkCell).then(function (ok) {
+      if (!ok) {
+        var failed = [start, checkCell].filter(function (c) {
+          return c.output.getAttribute("data-status") === "error";
+        })[0];
+        return start.checked("fail", failed ? "Your code did not run: see the error under it."
+                                            : "Not checked: the session was stopped.");
+      }
+      return self.send("check_" + name + "()\n", 0, "<check " + name + ">").then(function (r) {
+        if (r.status === "ok") return start.checked("pass", (r.output || "").trim() || "Correct.");
+        var lines = (r.error || "").trim().split("\n");
+        var last = lines[lines.length - 1].replace(/^AssertionError: ?/, "");
+        start.checked("fail", last || "The check failed.");
+      });
     });
   };
 
@@ -278,6 +310,15 @@
         self.codeEl.blur();
       }
     });
+    if (this.box.getAttribute("data-exercise-kind") === "start") {
+      this.checkButton = el("button", { type: "button", class: "mg-check-button",
+                                        title: "Run your code, then the exercise's check" }, "Check");
+      bar.insertBefore(this.checkButton, this.editButton);
+      this.checkResult = el("p", { class: "mg-check", "data-check": "", hidden: "",
+                                   "aria-live": "polite" });
+      this.output.after(this.checkResult);
+      this.checkButton.addEventListener("click", function () { self.chapter.check(self); });
+    }
     var stored = this.loadEdit();
     if (stored !== null) {
       this.codeEl.textContent = stored;
@@ -285,6 +326,18 @@
       this.restoreButton.hidden = false;
       this.box.classList.add("mg-edited");
     }
+  };
+
+  Cell.prototype.checking = function () {
+    this.checkResult.hidden = false;
+    this.checkResult.removeAttribute("data-status");
+    this.checkResult.textContent = "checking…";
+  };
+
+  Cell.prototype.checked = function (status, message) {
+    this.checkResult.hidden = false;
+    this.checkResult.textContent = (status === "pass" ? "✔ " : "✘ ") + message;
+    this.checkResult.setAttribute("data-status", status);
   };
 
   Cell.prototype.isEdited = function () { return this.box.classList.contains("mg-edited"); };
