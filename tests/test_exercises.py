@@ -115,3 +115,20 @@ def test_an_exercise_missing_a_part_is_an_error_with_its_line(make_book, text, w
     with pytest.raises(BookError) as err:
         read_blocks(root / "docs" / "ch.md")
     assert words in err.value.message and err.value.line, str(err.value)
+
+
+def test_notebooks_hold_the_exercises_with_solutions_collapsed():
+    from tools.notebooks import chapter_notebook
+
+    for stem in WITH_EXERCISES:
+        chapter = ROOT / "docs" / f"{stem}.md"
+        cells = chapter_notebook(chapter).cells
+        for block in read_blocks(chapter):
+            if not block.exercise:
+                continue
+            kind, name = block.exercise
+            cell_ = next(c for c in cells if c.cell_type == "code"
+                         and block.code.strip() in c.source)
+            hidden = cell_.metadata.get("jupyter", {}).get("source_hidden", False)
+            assert hidden == (kind in ("wrong", "solution")), f"{block.where}: {kind} cell"
+        assert not any("<!--exercise" in c.source for c in cells), f"{stem}: a marker left"
