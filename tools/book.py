@@ -439,3 +439,8 @@ def check_exercises(path: Path, blocks: list[Block]) -> None:
         if f"check_{name}" not in defined:
             raise BookError(path, check.line, f"the check block of exercise {name!r} must define "
                             f"def check_{name}(): the Check button and the tests call it")
+
+
+def count_python_fences(text: str) -> int:
+    """Python fences counted by a plain line scan, independent of any parser."""
+    return sum(_language(info) in PY_LANGS for _, _, info in fences(text.splitlines()))
