@@ -180,7 +180,10 @@ def fences(text: str) -> list[tuple[str, str]]:
             ):
                 break
             j += 1
-        out.append((m.group(3).strip(), "\n".join(lines[i + 1 : j]) + "\n"))
+        indent = len(m.group(1))  # a fence inside a details block: its code is dedented
+        body = [line[indent:] if not indent or line[:indent].isspace() else line.lstrip()
+                for line in lines[i + 1 : j]]
+        out.append((m.group(3).strip(), "\n".join(body) + "\n"))
         i = j + 1
     return out
 

@@ -79,6 +79,8 @@ def test_every_runnable_block_shows_the_output_the_build_checked(open_page, chap
     )
     cells = page.locator("div.mg-cell")
     assert cells.count() == len(blocks), "every Python block of the chapter is a cell"
+    # open the folded blocks (exercises' solutions), as a reader does to run them
+    page.evaluate("document.querySelectorAll('article details').forEach(d => d.open = true)")
     for index, block in enumerate(blocks):
         cell = cells.nth(index)
         bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")

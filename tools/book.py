@@ -348,7 +348,7 @@ def read_blocks(path: Path) -> list[Block]:
             )
         page = page_markers.pop(cb.lineno, {})
         blocks.append(Block(
-            chapter=path, line=cb.lineno, code=cb.code, title=attrs.get("title"),
+            chapter=path, line=cb.lineno, code=_indented_code(text, cb.lineno, cb.code), title=attrs.get("title"),
             expected_output=cb.expected_output, marks=list(cb.marks),
             importorskip=cb.importorskip, page_skip=page.get("skip"),
             page_differs=page.get("output-differs"),
@@ -360,6 +360,21 @@ def read_blocks(path: Path) -> list[Block]:
                         "Python block; put it right above the ```python block it is about")
     check_exercises(path, blocks)
     return blocks
+
+
+def _indented_code(text: str, line: int, parsed: str) -> str:
+    """The code of an indented fence (in a details block, say), dedented.
+
+    pytest-codeblocks drops the blank lines of an indented fence, which would
+    change a multi-line string and differ from what the page shows and copies.
+    """
+    lines = text.split("\n")
+    indent = len(FENCE_RE.match(lines[line - 1]).group(1))
+    if not indent:
+        return parsed
+    body = lines[line:fence_end(lines, line - 1)]
+    return "".join((row[indent:] if not row[:indent].strip() else row.lstrip()) + "\n"
+                   for row in body)
 
 
 def read_page_markers(path: Path, text: str) -> dict[int, dict]:
