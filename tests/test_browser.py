@@ -143,6 +143,15 @@ class Tab:
         self.context.close()
 
 
+def close_checked(tabs: list[Tab]) -> None:
+    """Close the tabs; fail if one had a console error or asked another host."""
+    for t in tabs:
+        errors, outside = list(t.errors), list(t.outside)
+        t.close()
+        assert not outside, f"requests to other hosts: {outside}"
+        assert not errors, f"console errors: {errors}"
+
+
 @pytest.fixture
 def tab(browser, base_url):
     tabs = []
@@ -268,6 +277,8 @@ def test_nn_math_is_rendered_as_mathml(nn_tab):
 def test_nn_every_code_block_copies_exactly_its_code(nn_tab):
     page = nn_tab.page
     page.locator("article details summary").first.click()  # open "Code so far"
+    # and the folded answers of the exercises, as a reader does to copy them
+    page.evaluate("document.querySelectorAll('article details').forEach(d => d.open = true)")
     expected = [prelude(NN)] + [content for _, content in fences(NN.read_text())]
     python = [content for info, content in fences(NN.read_text()) if info.split()[:1] == ["python"]]
     assert python == [b.code for b in read_blocks(NN)], "the fence scan disagrees with read_blocks"

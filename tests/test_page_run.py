@@ -16,7 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import Tab, base_url, browser, page_path  # noqa: F401  (fixtures)
+from tests.test_browser import (  # noqa: F401  (base_url, browser: fixtures)
+    Tab,
+    base_url,
+    browser,
+    close_checked,
+    page_path,
+)
 from tools.book import chapters, read_blocks
 from tools.runner import Result, run_chapter
 
@@ -35,11 +41,7 @@ def open_page(browser, base_url):  # noqa: F811
         return t
 
     yield open_
-    for t in tabs:
-        errors, outside = list(t.errors), list(t.outside)
-        t.close()
-        assert not outside, f"requests to other hosts: {outside}"
-        assert not errors, f"console errors: {errors}"
+    close_checked(tabs)
 
 
 def run_block(page, index: int, timeout: int = RUN_TIMEOUT):

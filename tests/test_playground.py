@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_browser import ARTIFACTS, Tab, base_url, browser  # noqa: F401  (fixtures)
+from tests.test_browser import (  # noqa: F401  (base_url, browser: fixtures)
+    ARTIFACTS,
+    Tab,
+    base_url,
+    browser,
+    close_checked,
+)
 from tools.book import ROOT, read_blocks
 from tools.runner import chapter_session
 
@@ -28,11 +34,7 @@ def playground(browser, base_url):  # noqa: F811
         return t.page
 
     yield open_
-    for t in tabs:
-        errors, outside = list(t.errors), list(t.outside)
-        t.close()
-        assert not outside, f"requests to other hosts: {outside}"
-        assert not errors, f"console errors: {errors}"
+    close_checked(tabs)
 
 
 def cpython_losses(steps: int, **settings) -> list[float]:

@@ -348,7 +348,8 @@ def read_blocks(path: Path) -> list[Block]:
             )
         page = page_markers.pop(cb.lineno, {})
         blocks.append(Block(
-            chapter=path, line=cb.lineno, code=_indented_code(text, cb.lineno, cb.code), title=attrs.get("title"),
+            chapter=path, line=cb.lineno, code=_indented_code(text, cb.lineno, cb.code),
+            title=attrs.get("title"),
             expected_output=cb.expected_output, marks=list(cb.marks),
             importorskip=cb.importorskip, page_skip=page.get("skip"),
             page_differs=page.get("output-differs"),

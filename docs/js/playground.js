@@ -420,11 +420,5 @@
     new Playground(box, new URL(start.getAttribute("data-session"), location.href).href);
   }
 
-  if (window.document$ && typeof window.document$.subscribe === "function") {
-    window.document$.subscribe(setUp);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", setUp);
-  } else {
-    setUp();
-  }
+  setUp();  // run.js loads this script once the page is there
 })();
