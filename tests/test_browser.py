@@ -360,3 +360,21 @@ def test_notebook_pages_have_no_tex_left(tab):
         text = t.page.locator("article .jp-RenderedMarkdown").all_inner_texts()
         assert not any(re.search(r"\$[^$\s][^$]*\$", s) for s in text), f"{doc.name}: TeX left"
         assert not t.errors and not t.outside
+
+
+@pytest.mark.parametrize("term, chapter", [
+    ("__radd__", "nn"), ("radd", "nn"), ("zero_grad", "library"), ("draw_dot", "value"),
+    ("_backward", "backward"), ("topo", "backward"),
+])
+def test_search_finds_the_chapter_that_defines_a_code_name(tab, term, chapter):
+    """Search splits code names too (mkdocs.yml: the search plugin's separator)."""
+    t = tab()
+    t.visit("")
+    search = t.page.locator("input.md-search__input")
+    search.click()
+    search.press_sequentially(term)
+    results = t.page.locator(".md-search-result__item > a")
+    results.first.wait_for(timeout=10_000)
+    hrefs = results.evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    pages = {urljoin(t.base, href).split("?")[0].split("#")[0] for href in hrefs}
+    assert f"{t.base}{chapter}/" in pages, f"searching {term!r} finds {sorted(pages)}"
