@@ -30,6 +30,7 @@ from urllib.parse import urljoin
 import pytest
 
 from tools.book import FENCE_RE, ROOT, nav_files, read_blocks
+from tools.paste import pasteable
 from tools.tangle import prelude
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -279,7 +280,7 @@ def test_nn_every_code_block_copies_exactly_its_code(nn_tab):
     page.locator("article details summary").first.click()  # open "Code so far"
     # and the folded answers of the exercises, as a reader does to copy them
     page.evaluate("document.querySelectorAll('article details').forEach(d => d.open = true)")
-    expected = [prelude(NN)] + [content for _, content in fences(NN.read_text())]
+    expected = [pasteable(prelude(NN))] + [content for _, content in fences(NN.read_text())]
     python = [content for info, content in fences(NN.read_text()) if info.split()[:1] == ["python"]]
     assert python == [b.code for b in read_blocks(NN)], "the fence scan disagrees with read_blocks"
 

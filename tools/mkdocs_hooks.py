@@ -54,12 +54,14 @@ from tools.book import (  # noqa: E402
 from tools.chapter_cache import chapter_figures  # noqa: E402
 from tools.notebooks import chapter_notebook, write_notebook  # noqa: E402
 from tools.page_runtime import RuntimeMissing, write_runtime  # noqa: E402
+from tools.paste import pasteable  # noqa: E402
 from tools.runner import BlockFailure  # noqa: E402
 from tools.tangle import prelude  # noqa: E402
 
 _figures: dict[str, list[str]] = {}  # page src path -> SVGs, by placeholder number
 _notebooks: dict[str, Path] = {}  # notebook path in the site -> its chapter
 _sessions: dict[str, dict] = {}  # session file path in the site -> its content
+_scripts: dict[str, str] = {}  # code-so-far .py path in the site -> its text
 PLACEHOLDER = '<div class="mg-figure-slot" data-figure="{}"></div>'
 MATH_RE = re.compile(
     r'<(span|div) class="arithmatex">\s*(\\\(|\\\[)(.*?)(\\\)|\\\])\s*</\1>', re.S
@@ -86,23 +88,33 @@ def _after_output(lines: list[str], end: int) -> int:
 
 
 def _code_so_far(code: str) -> str:
-    body = textwrap.indent(f"```python\n{code}```", "    ")
+    body = textwrap.indent(f"```python\n{pasteable(code)}```", "    ")
     return (
         '??? abstract "Code so far: what the earlier chapters put in the package"\n\n'
         "    Every chapter runs after this code (its *prelude*): the package as the\n"
-        "    chapters before this one left it. Run it first to start here.\n\n"
+        "    chapters before this one left it. Run it first to start here: paste it\n"
+        "    into a Python prompt, IPython or Jupyter, or run the `.py` file above.\n\n"
         f"{body}\n"
     )
 
 
-def _notebook_link(page, chapter: Path) -> str:
-    """The download link; the notebook itself is written by on_post_build."""
+def _notebook_link(page, chapter: Path, code: str) -> str:
+    """The download links; the files themselves are written by on_post_build."""
     name = f"{chapter.stem}.ipynb"
-    _notebooks[posixpath.join(posixpath.dirname(page.file.dest_uri), name)] = chapter
-    return (
-        f'<p class="mg-notebook"><a href="{name}" download>Download notebook</a>: '
-        "this chapter as a Jupyter notebook, the code so far first.</p>\n"
-    )
+    folder = posixpath.dirname(page.file.dest_uri)
+    _notebooks[posixpath.join(folder, name)] = chapter
+    links = f'<a href="{name}" download>Download notebook</a>'
+    if code:
+        script = f"{chapter.stem}-code-so-far.py"
+        text = chapter.read_text(encoding="utf-8").split("\n")
+        title = next((line[2:].strip() for line in text if line.startswith("# ")), chapter.stem)
+        _scripts[posixpath.join(folder, script)] = (
+            f'# Building micrograd: the code so far, before the chapter "{title}".\n'
+            "# Generated from the book's chapters; run it with `python "
+            f"{script}`, or paste it into a Python prompt.\n\n{pasteable(code)}")
+        links += f' · <a href="{script}" download>Download the code so far (.py)</a>'
+    return (f'<p class="mg-notebook">{links}: this chapter as a Jupyter notebook, the '
+            "code so far first.</p>\n")
 
 
 def _session(page, chapter: Path, blocks: list[Block], code: str) -> str:
@@ -200,7 +212,7 @@ def on_page_markdown(markdown, page, config, files):
     for at in sorted(inserts, reverse=True):
         lines.insert(at, inserts[at])
     h1 = next((i for i, text in enumerate(lines) if text.startswith("# ")), -1)
-    top = _notebook_link(page, path) + (_code_so_far(code) if code else "")
+    top = _notebook_link(page, path, code) + (_code_so_far(code) if code else "")
     session = _session(page, path, blocks, code)
     # the same in every chapter: kept out of the search index
     top = (f'<div class="mg-start" data-search-exclude data-session="{session}" markdown>'
@@ -288,6 +300,9 @@ def on_post_build(config):
         urls = write_runtime(Path(config.config_file_path).parent, Path(config.site_dir))
     except RuntimeMissing as exc:
         raise PluginError(str(exc)) from None
+    for dest, text in sorted(_scripts.items()):
+        (Path(config.site_dir) / dest).write_text(text, encoding="utf-8")
+    _scripts.clear()
     for dest, session in sorted(_sessions.items()):
         out = Path(config.site_dir) / dest
         out.write_text(json.dumps({**session, "runtime": urls}, indent=1) + "\n", encoding="utf-8")
