@@ -379,3 +379,17 @@ def test_search_finds_the_chapter_that_defines_a_code_name(tab, term, chapter):
     hrefs = results.evaluate_all("links => links.map(a => a.getAttribute('href'))")
     pages = {urljoin(t.base, href).split("?")[0].split("#")[0] for href in hrefs}
     assert f"{t.base}{chapter}/" in pages, f"searching {term!r} finds {sorted(pages)}"
+
+
+def test_no_page_scrolls_sideways_on_a_phone(tab):
+    """At 390 px wide, wide math, code, tables and figures scroll in their own
+    boxes; the page itself never scrolls sideways (folded blocks opened too)."""
+    t = tab(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    wide = {}
+    for doc in nav_files():
+        t.visit(page_path(doc))
+        t.page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        width = t.page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            wide[doc.name] = width
+    assert wide == {}, f"pages wider than the phone: {wide}"

@@ -228,11 +228,13 @@ def _mathml(match: re.Match, page) -> str:
 def _to_mathml(tex: str, display: str, page) -> str:
     tex = html.unescape(tex)
     try:
-        return latex2mathml.converter.convert(tex, display=display)
+        mathml = latex2mathml.converter.convert(tex, display=display)
     except Exception as exc:  # the converter raises many types
         raise PluginError(
             f"{page.file.src_uri}: cannot turn this math into MathML: {tex!r}: {exc}"
         ) from None
+    # a display formula wider than the column scrolls in a box of its own
+    return f'<div class="mg-math">{mathml}</div>' if display == "block" else mathml
 
 
 def on_page_content(html_text, page, config, files):
