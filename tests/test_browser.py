@@ -392,4 +392,10 @@ def test_no_page_scrolls_sideways_on_a_phone(tab):
         width = t.page.evaluate("document.documentElement.scrollWidth")
         if width > 390:
             wide[doc.name] = width
+        # plots scale down to the column: none is cut off
+        plots = t.page.evaluate(
+            "[...document.querySelectorAll('figure.mg-plot svg')]"
+            ".map(s => Math.round(s.getBoundingClientRect().right))")
+        if any(right > 390 for right in plots):
+            wide[f"{doc.name} plots"] = plots
     assert wide == {}, f"pages wider than the phone: {wide}"

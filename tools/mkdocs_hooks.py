@@ -246,7 +246,9 @@ def on_page_content(html_text, page, config, files):
         # read the page: a graph's labels are not words to search for, and
         # parsing them took a good part of every rebuild.
         used.add(int(m.group(1)))
-        return f'<figure class="mg-figure">{FIGURE_MARK.format(m.group(1))}</figure>'
+        # a plot scales down to the column; a graph keeps its size and scrolls
+        kind = "mg-graph" if 'class="graph"' in svgs[int(m.group(1))] else "mg-plot"
+        return f'<figure class="mg-figure {kind}">{FIGURE_MARK.format(m.group(1))}</figure>'
 
     html_text = FIGURE_SLOT_RE.sub(figure, html_text)
     if len(used) != len(svgs):
