@@ -35,14 +35,14 @@ def test_strict_build_passes(site):
                          ids=lambda c: c.name)
 def test_each_figure_is_inline_svg_below_its_block(site, chapter):
     html = page(site, chapter)
-    figures = re.findall(r'<figure class="mg-figure"><svg', html)
+    figures = re.findall(r'<figure class="mg-figure mg-(?:plot|graph)"><svg', html)
     assert len(figures) == figure_count(chapter)
     assert "mg-figure-slot" not in html
 
 
 def test_forward_pass_graph_of_the_nn_chapter_is_drawn(site):
     html = page(site, ROOT / "docs" / "nn.md")
-    graphs = re.findall(r'<figure class="mg-figure">(<svg.*?</svg>)</figure>', html, re.S)
+    graphs = re.findall(r'<figure class="mg-figure mg-graph">(<svg.*?</svg>)</figure>', html, re.S)
     assert graphs, "no graph on the nn page"
     # MLP(3, [4, 4, 1]): 41 parameters, each drawn as a record node
     assert max(g.count('class="node"') for g in graphs) > 100
@@ -124,4 +124,4 @@ def test_probe_book_builds_with_a_figure_and_math(make_book, tmp_path):
     run = mkdocs_build(root, tmp_path / "out")
     assert run.returncode == 0, run.stderr
     html = (tmp_path / "out" / "ch" / "index.html").read_text()
-    assert '<figure class="mg-figure"><svg' in html and "<math" in html
+    assert re.search(r'<figure class="mg-figure mg-(plot|graph)"><svg', html) and "<math" in html
