@@ -399,3 +399,22 @@ def test_no_page_scrolls_sideways_on_a_phone(tab):
         if any(right > 390 for right in plots):
             wide[f"{doc.name} plots"] = plots
     assert wide == {}, f"pages wider than the phone: {wide}"
+
+
+def test_math_is_drawn_in_the_sites_math_font_and_copies_as_tex(tab):
+    t = tab(permissions=["clipboard-read", "clipboard-write"])
+    t.visit(page_path(NN))
+    page = t.page
+    page.evaluate("document.fonts.ready")
+    family = page.locator("article math").first.evaluate("m => getComputedStyle(m).fontFamily")
+    assert family.startswith('"STIX Two Math"'), family
+    assert page.evaluate("document.fonts.check('16px \"STIX Two Math\"')")
+    assert any(url.endswith("/fonts/stix-two-math.woff") for url in t.requests)
+    # select one formula and copy it: the clipboard gets its TeX
+    formula = page.locator("article math[display=block]").first
+    tex = formula.locator("annotation").text_content()
+    formula.evaluate("m => { const r = document.createRange(); r.selectNodeContents(m);"
+                     " const s = getSelection(); s.removeAllRanges(); s.addRange(r); }")
+    page.keyboard.press("Control+c")
+    assert page.evaluate("navigator.clipboard.readText()") == tex
+    assert not t.errors and not t.outside

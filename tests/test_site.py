@@ -59,7 +59,10 @@ def test_math_is_mathml_with_no_tex_left(site):
     html = page(site, ROOT / "docs" / "nn.md")
     assert html.count("<math") >= 3
     assert 'display="block"' in html
-    assert "arithmatex" not in html and "\\sum" not in html
+    # the TeX stays only as each formula's annotation and alttext
+    shown = re.sub(r'<annotation encoding="application/x-tex">.*?</annotation>|alttext="[^"]*"',
+                   "", html, flags=re.S)
+    assert "arithmatex" not in shown and "\\sum" not in shown and "\\sum" in html
 
 
 def test_chapters_open_with_the_code_so_far(site):
@@ -125,3 +128,28 @@ def test_probe_book_builds_with_a_figure_and_math(make_book, tmp_path):
     assert run.returncode == 0, run.stderr
     html = (tmp_path / "out" / "ch" / "index.html").read_text()
     assert re.search(r'<figure class="mg-figure mg-(plot|graph)"><svg', html) and "<math" in html
+
+
+def test_math_keeps_its_tex_and_the_toc_shows_no_tex(site):
+    for chapter in chapters():
+        html = (site / "index.html").read_text() if chapter.stem == "index" else page(site, chapter)
+        maths = html.count("<math ")
+        assert html.count('<annotation encoding="application/x-tex">') == maths, chapter.name
+        assert html.count(" alttext=") == maths, chapter.name
+        nav = re.findall(r'class="md-nav__link">\s*<span class="md-ellipsis">\s*(.*?)\s*</span>',
+                         html, re.S)
+        assert not [title for title in nav if "\\(" in title or "\\tanh" in title], chapter.name
+
+
+def test_a_minus_sign_is_a_prefix_not_a_subtraction(site):
+    html = page(site, ROOT / "docs" / "value.md")
+    # L = (2 * (-3) + 10) * (-2): the minus of -3 and -2 is a sign
+    assert html.count('<mo form="prefix" lspace="0em" rspace="0em">&#x02212;</mo>') >= 2
+
+
+def test_the_site_serves_its_math_font(site):
+    from fontTools.ttLib import TTFont
+
+    font = site / "fonts" / "stix-two-math.woff"
+    assert "MATH" in TTFont(font), "the font has no OpenType MATH table"
+    assert 'url("../fonts/stix-two-math.woff")' in (site / "css" / "book.css").read_text()

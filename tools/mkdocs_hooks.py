@@ -53,7 +53,7 @@ from tools.book import (  # noqa: E402
 )
 from tools.chapter_cache import chapter_figures  # noqa: E402
 from tools.notebooks import chapter_notebook, write_notebook  # noqa: E402
-from tools.page_runtime import RuntimeMissing, write_runtime  # noqa: E402
+from tools.page_runtime import RuntimeMissing, write_math_font, write_runtime  # noqa: E402
 from tools.paste import pasteable  # noqa: E402
 from tools.runner import BlockFailure  # noqa: E402
 from tools.tangle import prelude  # noqa: E402
@@ -233,11 +233,53 @@ def _to_mathml(tex: str, display: str, page) -> str:
         raise PluginError(
             f"{page.file.src_uri}: cannot turn this math into MathML: {tex!r}: {exc}"
         ) from None
+    mathml = _with_tex(_unary_minus(mathml), tex)
     # a display formula wider than the column scrolls in a box of its own
     return f'<div class="mg-math">{mathml}</div>' if display == "block" else mathml
 
 
+# a minus right after an opening group or an operator (not after ")", "]", "|", "}")
+UNARY_MINUS_RE = re.compile(
+    r"(<mrow>|<mo\b[^>]*>(?!&#x00029;|&#x0005D;|&#x0007C;|&#x0007D;)[^<]*</mo>)"
+    r"<mo>&#x02212;</mo>")
+MATH_OPEN_RE = re.compile(r"^(<math\b[^>]*)>(.*)</math>$", re.S)
+
+
+def _unary_minus(mathml: str) -> str:
+    """A minus that starts a group or follows an operator is a sign: no spaces
+    around it, unlike the minus of a subtraction."""
+    return UNARY_MINUS_RE.sub(
+        r'\1<mo form="prefix" lspace="0em" rspace="0em">&#x02212;</mo>', mathml)
+
+
+def _with_tex(mathml: str, tex: str) -> str:
+    """Keep the TeX source: as the formula's alttext (screen readers) and as
+    an annotation (what a copy of the formula gives, see docs/js/figures.js)."""
+    m = MATH_OPEN_RE.match(mathml)
+    if not m:
+        return mathml
+    source = html.escape(tex.strip(), quote=True)
+    return (f'{m.group(1)} alttext="{source}"><semantics>{m.group(2)}'
+            f'<annotation encoding="application/x-tex">{source}</annotation></semantics></math>')
+
+
+TOC_TEX_RE = re.compile(r"\\\((.*?)\\\)")
+
+
+def _plain_tex(title: str) -> str:
+    """A heading's math as plain text for the table of contents: \\(\\tanh\\) -> tanh."""
+    return TOC_TEX_RE.sub(lambda m: re.sub(r"\\([A-Za-z]+)", r"\1", m.group(1)), title)
+
+
+def _fix_toc(items) -> None:
+    for item in items:
+        item.title = _plain_tex(item.title)
+        _fix_toc(item.children)
+
+
 def on_page_content(html_text, page, config, files):
+    if page.toc:
+        _fix_toc(page.toc)
     svgs = _figures.get(page.file.src_uri, [])
     used = set()
 
@@ -302,6 +344,7 @@ def on_post_build(config):
     _notebooks.clear()
     try:
         urls = write_runtime(Path(config.config_file_path).parent, Path(config.site_dir))
+        write_math_font(Path(config.site_dir))
     except RuntimeMissing as exc:
         raise PluginError(str(exc)) from None
     for dest, text in sorted(_scripts.items()):

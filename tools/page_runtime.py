@@ -1,4 +1,4 @@
-"""The in-page runtime's files, put into the site at build.
+"""The in-page runtime's files (and the math font), put into the site at build.
 
 A reader who presses Run gets a Python interpreter in the browser (Pyodide,
 CPython compiled to WebAssembly) and Graphviz in WebAssembly (@viz-js/viz),
@@ -115,6 +115,17 @@ def write_runtime(root: Path, site_dir: Path) -> dict:
         urls["wheels"].append(url)
     (out / "runtime.json").write_text(json.dumps(urls, indent=1) + "\n")
     return urls
+
+
+MATH_FONT = "files/stix-two-math-latin-400-normal.woff"  # the whole font, MATH table included
+
+
+def write_math_font(site_dir: Path) -> str:
+    """Put the math font (STIX Two Math, npm @fontsource/stix-two-math) into
+    ``site_dir``/fonts, where docs/css/book.css points; its URL from the root."""
+    folder, _ = _package("@fontsource/stix-two-math")
+    _copy(folder / MATH_FONT, Path(site_dir) / "fonts" / "stix-two-math.woff")
+    return "fonts/stix-two-math.woff"
 
 
 def _copy(source: Path, dest: Path) -> None:

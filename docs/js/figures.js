@@ -15,3 +15,17 @@ document$.subscribe(function () {
     }
   });
 });
+
+// Copying a formula gives its TeX source (kept by the build as the formula's
+// annotation), not the characters of the MathML layout.
+document.addEventListener("copy", function (event) {
+  var selection = document.getSelection();
+  if (!selection || selection.rangeCount === 0) return;
+  var node = selection.getRangeAt(0).commonAncestorContainer;
+  var element = node.nodeType === 1 ? node : node.parentElement;
+  var math = element && element.closest("math");
+  var tex = math && math.querySelector('annotation[encoding="application/x-tex"]');
+  if (!tex || !event.clipboardData) return;
+  event.clipboardData.setData("text/plain", tex.textContent);
+  event.preventDefault();
+});
