@@ -418,3 +418,32 @@ def test_math_is_drawn_in_the_sites_math_font_and_copies_as_tex(tab):
     page.keyboard.press("Control+c")
     assert page.evaluate("navigator.clipboard.readText()") == tex
     assert not t.errors and not t.outside
+
+
+def test_a_graph_wider_than_its_column_can_be_seen_whole_and_in_detail(nn_tab):
+    page = nn_tab.page
+    box = page.locator("figure.mg-graph").filter(has=page.locator("g.node >> nth=100")).first
+    bar = box.locator("xpath=following-sibling::div[contains(@class,'mg-zoom')][1]")
+    svg = box.locator(":scope > svg")
+    box.scroll_into_view_if_needed()
+    column = box.evaluate("b => b.clientWidth")
+    natural = svg.bounding_box()["width"]
+    assert natural > column
+    bar.get_by_role("button", name="Zoom to fit").click()
+    assert svg.bounding_box()["width"] <= column + 1, "Zoom to fit: the whole graph in view"
+    bar.get_by_role("button", name="Zoom in").click()
+    bigger = svg.bounding_box()["width"]
+    assert bigger > column
+    box.focus()
+    page.keyboard.press("+")
+    assert svg.bounding_box()["width"] > bigger, "+ on the focused figure zooms in"
+    page.keyboard.press("1")
+    assert abs(svg.bounding_box()["width"] - natural) < 2, "1: natural size"
+    link = bar.get_by_role("link", name="Open full size")
+    assert link.get_attribute("href").startswith("blob:") and link.get_attribute("target") == "_blank"
+    with page.expect_popup() as popup:
+        link.click()
+    opened = popup.value
+    opened.wait_for_load_state()
+    assert opened.locator("svg g.node").count() > 100
+    opened.close()

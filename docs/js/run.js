@@ -340,6 +340,14 @@
     this.checkResult.setAttribute("data-status", status);
   };
 
+  Cell.prototype.dropFigure = function () {  // with its view controls, if it has them
+    if (!this.figure) return;
+    var bar = this.figure.nextElementSibling;
+    if (bar && bar.classList.contains("mg-zoom")) bar.remove();
+    this.figure.remove();
+    this.figure = null;
+  };
+
   Cell.prototype.isEdited = function () { return this.box.classList.contains("mg-edited"); };
 
   Cell.prototype.hasResult = function () {
@@ -436,8 +444,7 @@
     this.output.hidden = false;
     this.output.removeAttribute("data-status");
     this.output.setAttribute("aria-busy", "true");
-    if (this.figure) this.figure.remove();
-    this.figure = null;
+    this.dropFigure();
     this.setStale(false);
     this.setState("running", "running…");
     this.built.forEach(function (node) { node.hidden = true; });
@@ -450,8 +457,7 @@
 
   Cell.prototype.show = function (result) {
     this.ran = result.status === "ok";
-    if (this.figure) this.figure.remove();
-    this.figure = null;
+    this.dropFigure();
     this.output.hidden = false;
     this.output.removeAttribute("aria-busy");
     this.output.classList.remove("mg-stale");
@@ -465,6 +471,7 @@
       this.figure = el("figure", { class: "mg-figure mg-run-figure" });
       this.figure.innerHTML = result.figure;
       this.output.after(this.figure);
+      if (window.mgFigureTools) window.mgFigureTools(this.figure);
     }
     this.restartButton.hidden = false;
     var differs = this.box.getAttribute("data-differs");
