@@ -440,7 +440,8 @@ def test_a_graph_wider_than_its_column_can_be_seen_whole_and_in_detail(nn_tab):
     page.keyboard.press("1")
     assert abs(svg.bounding_box()["width"] - natural) < 2, "1: natural size"
     link = bar.get_by_role("link", name="Open full size")
-    assert link.get_attribute("href").startswith("blob:") and link.get_attribute("target") == "_blank"
+    assert link.get_attribute("href").startswith("blob:")
+    assert link.get_attribute("target") == "_blank"
     with page.expect_popup() as popup:
         link.click()
     opened = popup.value
