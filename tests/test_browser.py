@@ -448,3 +448,19 @@ def test_a_graph_wider_than_its_column_can_be_seen_whole_and_in_detail(nn_tab):
     opened.wait_for_load_state()
     assert opened.locator("svg g.node").count() > 100
     opened.close()
+
+
+def test_long_outputs_wrap_clear_of_the_copy_button(tab):
+    t = tab(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    t.visit(page_path(NN))
+    outputs = t.page.locator("article .mg-output pre > code")
+    assert outputs.count() > 3
+    for i in range(outputs.count()):
+        code = outputs.nth(i)
+        code.scroll_into_view_if_needed()
+        assert code.evaluate("c => c.scrollWidth <= c.clientWidth + 1"), f"output {i} scrolls"
+        button = code.locator("xpath=preceding-sibling::button | ../button").first
+        if button.count() and button.is_visible():
+            right = code.evaluate(
+                "c => c.getBoundingClientRect().right - parseFloat(getComputedStyle(c).paddingRight)")
+            assert right <= button.bounding_box()["x"] + 1, f"output {i} runs under the button"
