@@ -461,6 +461,6 @@ def test_long_outputs_wrap_clear_of_the_copy_button(tab):
         assert code.evaluate("c => c.scrollWidth <= c.clientWidth + 1"), f"output {i} scrolls"
         button = code.locator("xpath=preceding-sibling::button | ../button").first
         if button.count() and button.is_visible():
-            right = code.evaluate(
-                "c => c.getBoundingClientRect().right - parseFloat(getComputedStyle(c).paddingRight)")
+            right = code.evaluate("c => c.getBoundingClientRect().right"
+                                  " - parseFloat(getComputedStyle(c).paddingRight)")
             assert right <= button.bounding_box()["x"] + 1, f"output {i} runs under the button"
