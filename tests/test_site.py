@@ -35,14 +35,15 @@ def test_strict_build_passes(site):
                          ids=lambda c: c.name)
 def test_each_figure_is_inline_svg_below_its_block(site, chapter):
     html = page(site, chapter)
-    figures = re.findall(r'<figure class="mg-figure mg-(?:plot|graph)"><svg', html)
+    figures = re.findall(r'<figure class="mg-figure mg-(?:plot|graph)"[^>]*><svg', html)
     assert len(figures) == figure_count(chapter)
     assert "mg-figure-slot" not in html
 
 
 def test_forward_pass_graph_of_the_nn_chapter_is_drawn(site):
     html = page(site, ROOT / "docs" / "nn.md")
-    graphs = re.findall(r'<figure class="mg-figure mg-graph">(<svg.*?</svg>)</figure>', html, re.S)
+    graphs = re.findall(r'<figure class="mg-figure mg-graph"[^>]*>(<svg.*?</svg>)</figure>',
+                        html, re.S)
     assert graphs, "no graph on the nn page"
     # MLP(3, [4, 4, 1]): 41 parameters, each drawn as a record node
     assert max(g.count('class="node"') for g in graphs) > 100
@@ -127,7 +128,8 @@ def test_probe_book_builds_with_a_figure_and_math(make_book, tmp_path):
     run = mkdocs_build(root, tmp_path / "out")
     assert run.returncode == 0, run.stderr
     html = (tmp_path / "out" / "ch" / "index.html").read_text()
-    assert re.search(r'<figure class="mg-figure mg-(plot|graph)"><svg', html) and "<math" in html
+    assert re.search(r'<figure class="mg-figure mg-(plot|graph)"[^>]*><svg', html)
+    assert "<math" in html
 
 
 def test_math_keeps_its_tex_and_the_toc_shows_no_tex(site):
@@ -153,3 +155,15 @@ def test_the_site_serves_its_math_font(site):
     font = site / "fonts" / "stix-two-math.woff"
     assert "MATH" in TTFont(font), "the font has no OpenType MATH table"
     assert 'url("../fonts/stix-two-math.woff")' in (site / "css" / "book.css").read_text()
+
+
+def test_every_figure_says_what_it_shows(site):
+    for chapter in chapters():
+        if chapter.stem == "index" or not read_blocks(chapter):
+            continue
+        html = page(site, chapter)
+        figures = re.findall(r'<figure class="mg-figure mg-(plot|graph)" role="img" '
+                             r'aria-label="([^"]+)">', html)
+        assert len(figures) == html.count('<figure class="mg-figure'), chapter.name
+        for kind, alt in figures:
+            assert ("graph drawn by" in alt) if kind == "graph" else alt.startswith("A plot of")

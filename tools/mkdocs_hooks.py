@@ -62,6 +62,7 @@ _figures: dict[str, list[str]] = {}  # page src path -> SVGs, by placeholder num
 _notebooks: dict[str, Path] = {}  # notebook path in the site -> its chapter
 _sessions: dict[str, dict] = {}  # session file path in the site -> its content
 _scripts: dict[str, str] = {}  # code-so-far .py path in the site -> its text
+_alts: dict[str, list[str]] = {}  # page src path -> text alternatives of its figures
 PLACEHOLDER = '<div class="mg-figure-slot" data-figure="{}"></div>'
 MATH_RE = re.compile(
     r'<(span|div) class="arithmatex">\s*(\\\(|\\\[)(.*?)(\\\)|\\\])\s*</\1>', re.S
@@ -158,6 +159,25 @@ def _mark_cells(lines: list[str], blocks: list[Block]) -> dict[int, str]:
     return notes
 
 
+def _figure_alt(block: Block, svg: str, before: list[Block]) -> str:
+    """What a figure shows, in words, for readers who cannot see it. A plot's
+    axis labels come from its block, or from the helper an earlier block wrote."""
+    last = [row for row in block.code.strip().split("\n") if row.strip()][-1].strip()
+    if 'class="graph"' in svg:
+        nodes = svg.count('class="node"')
+        return (f"The graph drawn by {last}: {nodes} boxes, one per value and per "
+                "operation, with arrows from each input to what it feeds")
+    label_re = r'set_([xy]label|title)\(\s*["\']([^"\']+)["\']'
+    labels = dict(re.findall(label_re, block.code)) or dict(
+        re.findall(label_re, "".join(b.code for b in before)))
+    if {"xlabel", "ylabel"} <= set(labels):
+        what = f"{labels['ylabel']} against {labels['xlabel']}"
+    else:
+        what = labels.get("xlabel") or labels.get("ylabel") or "what the block above computes"
+    title = f" ({labels['title']})" if "title" in labels else ""
+    return f"A plot of {what}{title}, drawn by the block above"
+
+
 def _chapters(config) -> list[Path]:
     return [c.resolve() for c in chapters(Path(config.config_file_path).parent)]
 
@@ -197,7 +217,7 @@ def on_page_markdown(markdown, page, config, files):
     _mark_outputs(lines)
     notes = _mark_cells(lines, blocks)
     inserts = {}  # line index -> text to insert before it
-    svgs = []
+    svgs, alts = [], []
     for line in sorted(set(figures) | set(notes)):
         at = _after_output(lines, fence_end(lines, line - 1))
         indent = re.match(r"\s*", lines[line - 1]).group(0)
@@ -205,10 +225,13 @@ def on_page_markdown(markdown, page, config, files):
         if line in figures:
             text += f"\n{indent}{PLACEHOLDER.format(len(svgs))}\n"
             svgs.append(figures[line])
+            here = next(i for i, b in enumerate(blocks) if b.line == line)
+            alts.append(_figure_alt(blocks[here], figures[line], blocks[:here]))
         if line in notes:
             text += f"\n{notes[line]}\n"
         inserts[at] = text
     _figures[page.file.src_uri] = svgs
+    _alts[page.file.src_uri] = alts
     for at in sorted(inserts, reverse=True):
         lines.insert(at, inserts[at])
     h1 = next((i for i, text in enumerate(lines) if text.startswith("# ")), -1)
@@ -281,6 +304,7 @@ def on_page_content(html_text, page, config, files):
     if page.toc:
         _fix_toc(page.toc)
     svgs = _figures.get(page.file.src_uri, [])
+    alts = _alts.pop(page.file.src_uri, [])
     used = set()
 
     def figure(m):
@@ -290,7 +314,9 @@ def on_page_content(html_text, page, config, files):
         used.add(int(m.group(1)))
         # a plot scales down to the column; a graph keeps its size and scrolls
         kind = "mg-graph" if 'class="graph"' in svgs[int(m.group(1))] else "mg-plot"
-        return f'<figure class="mg-figure {kind}">{FIGURE_MARK.format(m.group(1))}</figure>'
+        alt = html.escape(alts[int(m.group(1))], quote=True)
+        return (f'<figure class="mg-figure {kind}" role="img" aria-label="{alt}">'
+                f"{FIGURE_MARK.format(m.group(1))}</figure>")
 
     html_text = FIGURE_SLOT_RE.sub(figure, html_text)
     if len(used) != len(svgs):
