@@ -167,3 +167,11 @@ def test_every_figure_says_what_it_shows(site):
         assert len(figures) == html.count('<figure class="mg-figure'), chapter.name
         for kind, alt in figures:
             assert ("graph drawn by" in alt) if kind == "graph" else alt.startswith("A plot of")
+
+
+def test_the_home_page_is_current():
+    text = (ROOT / "docs" / "index.md").read_text()
+    numbers = re.findall(r"^\| ([\d–-]+) \|", text, re.M)
+    numbered = [n for n in numbers if n[0].isdigit()]
+    assert len(numbered) == len(set(numbered)), f"a number is used twice: {numbers}"
+    assert "still to be written" not in text
