@@ -80,9 +80,12 @@ def test_train_learns_the_moons_pause_stops_and_reset_starts_over(playground):
     assert number(page, "data-step") == paused_at, "Pause did not stop training"
     assert number(page, "data-accuracy") >= 0.95
     page.get_by_role("button", name="Reset", exact=True).click()
-    page.wait_for_function("() => document.querySelector('[data-step]').dataset.step === '0'",
+    page.wait_for_function("() => document.querySelector('[data-step]').dataset.step === '0'"
+                           " && document.querySelector('[data-loss]').dataset.loss !== ''",
                            timeout=TIMEOUT)
-    assert page.locator("[data-loss]").get_attribute("data-loss") == ""
+    # step 0 shows the new network's loss, before any update: the first step's loss
+    assert number(page, "data-loss") == pytest.approx(cpython_losses(1)[0], abs=1e-9)
+    assert 0 <= number(page, "data-accuracy") <= 1
 
 
 def test_the_first_20_losses_equal_cpythons(playground):

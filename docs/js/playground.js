@@ -262,9 +262,13 @@
     this.buttonsFor();
     var after = function () {
       self.losses = [];
-      return self.python("pg = " + self.settings() + "\nprint(snapshot(pg, " + self.point + "))\n")
+      // step 0: the new network's loss and accuracy, before any update
+      return self.python("pg = " + self.settings() + "\n_l, _a = pg.loss(pg.X, pg.y)\n" +
+                         "print(json.dumps([_l.data, _a]))\nprint(snapshot(pg, " + self.point + "))\n")
         .then(function (out) {
-          self.show(0, null, null, JSON.parse(out.trim()));
+          var lines = out.trim().split("\n");
+          var first = JSON.parse(lines[0]);
+          self.show(0, first[0], first[1], JSON.parse(lines[1]));
           self.status.textContent = "";
         });
     };
