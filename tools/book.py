@@ -34,15 +34,15 @@ OUTPUT_MARKER_RE = re.compile(r"^\s*<!--[-\s]*pytest-codeblocks:\s*expected-outp
 # there; the reason is shown instead of a Run button) or
 # <!--page: output-differs timings--> (it runs, but its output is not the
 # build's, so the browser test does not compare it).
-PAGE_MARKER_RE = re.compile(r"^\s*<!--\s*page:\s*(\S*)\s*(.*?)\s*-->\s*$")
 PAGE_MARKERS = ("skip", "output-differs")
 # An exercise: <!--exercise: start NAME--> above the block the reader completes,
 # <!--exercise: check NAME--> above the block defining check_NAME(), which
 # raises AssertionError with a helpful message unless the answer is right,
 # then <!--exercise: wrong NAME--> (a plausible wrong answer, at least one) and
 # <!--exercise: solution NAME-->, both folded away in the page.
-EXERCISE_MARKER_RE = re.compile(r"^\s*<!--\s*exercise:\s*(\S*)\s*(.*?)\s*-->\s*$")
 EXERCISE_KINDS = ("start", "check", "wrong", "solution")
+# The book's own markers, both kinds: <!--page: KEYWORD VALUE-->, <!--exercise: KIND NAME-->
+MARKER_RE = re.compile(r"^\s*<!--\s*(page|exercise):\s*(\S*)\s*(.*?)\s*-->\s*$")
 # Modules the in-page Python (Pyodide's core) cannot import
 NOT_IN_PAGE = {"torch": "PyTorch", "matplotlib": "matplotlib", "numpy": "NumPy"}
 
@@ -174,10 +174,17 @@ def missing_page(root: Path, page: Path) -> BookError:
     )
 
 
+def chapter_title(page: Path, default: str | None = None) -> str:
+    """The chapter's H1, or ``default`` (its file name made readable)."""
+    h1 = re.search(r"^# (.+)$", page.read_text(encoding="utf-8"), re.MULTILINE)
+    if h1:
+        return h1.group(1).strip()
+    return default if default is not None else page.stem.replace("-", " ").capitalize()
+
+
 def nav_hint(root: Path, page: Path) -> str:
     """How to put ``page`` in the nav: the line to add, and where the nav is."""
-    h1 = re.search(r"^# (.+)$", page.read_text(encoding="utf-8"), re.MULTILINE)
-    title = h1.group(1).strip() if h1 else page.stem.replace("-", " ").capitalize()
+    title = chapter_title(page)
     title = f'"{title}"' if ":" in title else title
     name = page.relative_to(docs_dir(root)).as_posix()
     _, _, last = nav_lines(root)
@@ -326,7 +333,7 @@ def read_blocks(path: Path) -> list[Block]:
         hint = next((fix for words, fix in PARSER_HINTS.items() if words in str(exc)), None)
         message = f"pytest-codeblocks: {exc}" + (f"; {hint}" if hint else "")
         raise BookError(path, reader.line, message) from None
-    page_markers = read_page_markers(path, text)
+    page_markers = read_markers(path, text)
     blocks = []
     for cb in raw:
         lang, attrs = parse_info(cb.syntax or "", path, cb.lineno)
@@ -378,7 +385,7 @@ def _indented_code(text: str, line: int, parsed: str) -> str:
                    for row in body)
 
 
-def read_page_markers(path: Path, text: str) -> dict[int, dict]:
+def read_markers(path: Path, text: str) -> dict[int, dict]:
     """{fence line: {keyword: value, "at": marker line}} for the book's own
     markers: ``<!--page: KEYWORD REASON-->`` and ``<!--exercise: KIND NAME-->``
     (keywords "exercise-start", ... for the latter).
@@ -390,12 +397,11 @@ def read_page_markers(path: Path, text: str) -> dict[int, dict]:
     inside = {i for o, c, _ in fences(lines) for i in range(o, (c if c is not None else o) + 1)}
     found: dict[int, dict] = {}
     for i, line in enumerate(lines):
-        m = PAGE_MARKER_RE.match(line)
-        e = EXERCISE_MARKER_RE.match(line)
-        if i in inside or not (m or e):
+        m = MARKER_RE.match(line)
+        if i in inside or not m:
             continue
-        if m:
-            keyword, value = m.group(1), m.group(2)
+        prefix, keyword, value = m.groups()
+        if prefix == "page":
             if keyword not in PAGE_MARKERS:
                 raise BookError(path, i + 1, f"unknown page: marker {keyword!r}; write "
                                 "<!--page: skip REASON--> or <!--page: output-differs REASON-->")
@@ -403,13 +409,12 @@ def read_page_markers(path: Path, text: str) -> dict[int, dict]:
                 raise BookError(path, i + 1, f"say why: <!--page: {keyword} REASON-->; readers "
                                 "see the reason next to the block")
         else:
-            kind, value = e.group(1), e.group(2)
-            if kind not in EXERCISE_KINDS or not re.fullmatch(r"[a-z_][a-z0-9_]*", value):
+            if keyword not in EXERCISE_KINDS or not re.fullmatch(r"[a-z_][a-z0-9_]*", value):
                 raise BookError(path, i + 1, f"cannot read {line.strip()!r}; write "
                                 "<!--exercise: KIND NAME--> with KIND one of "
                                 f"{', '.join(EXERCISE_KINDS)} and NAME a Python name such as "
                                 "softmax_loss")
-            keyword = f"exercise-{kind}"
+            keyword = f"exercise-{keyword}"
         j = i + 1
         while j < len(lines) and (not lines[j].strip() or lines[j].strip().startswith("<!--")):
             j += 1

@@ -156,6 +156,6 @@ def page_run(code: str, namespace: dict, filename: str, line: int, write) -> dic
         output, figure = run(code, namespace, filename, line, write)
     except CellError as err:
         return {"status": "error", "output": err.printed, "error": err.text}
-    except BaseException as exc:  # exit(), SystemExit: the page's session goes on
+    except BaseException as exc:  # KeyboardInterrupt: the page's session goes on
         return {"status": "error", "output": "", "error": _traceback(exc)}
     return {"status": "ok", "output": output, "figure": figure}

@@ -43,6 +43,7 @@ from tools.book import (  # noqa: E402
     OUTPUT_MARKER_RE,
     Block,
     BookError,
+    chapter_title,
     chapters,
     fence_end,
     fences,
@@ -107,8 +108,7 @@ def _notebook_link(page, chapter: Path, code: str) -> str:
     links = f'<a href="{name}" download>Download notebook</a>'
     if code:
         script = f"{chapter.stem}-code-so-far.py"
-        text = chapter.read_text(encoding="utf-8").split("\n")
-        title = next((line[2:].strip() for line in text if line.startswith("# ")), chapter.stem)
+        title = chapter_title(chapter, chapter.stem)
         _scripts[posixpath.join(folder, script)] = (
             f'# Building micrograd: the code so far, before the chapter "{title}".\n'
             "# Generated from the book's chapters; run it with `python "

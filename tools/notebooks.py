@@ -35,7 +35,7 @@ from pathlib import Path
 
 import nbformat
 
-from tools.book import FENCE_RE, Block, fence_end, read_blocks
+from tools.book import FENCE_RE, Block, chapter_title, fence_end, read_blocks
 from tools.tangle import prelude
 
 MARKER_RE = re.compile(r"^\s*<!--\s*(pytest[.-]|page:|exercise:).*-->\s*$")
@@ -142,7 +142,7 @@ def chapter_notebook(chapter: Path, site_url: str = "") -> nbformat.NotebookNode
     text = chapter.read_text(encoding="utf-8")
     lines = text.split("\n")
     blocks = {b.line: b for b in read_blocks(chapter)}
-    title = next((line[2:].strip() for line in lines if line.startswith("# ")), chapter.stem)
+    title = chapter_title(chapter, chapter.stem)
     link_defs = [line for line in lines if LINK_DEF_RE.match(line)]
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
 

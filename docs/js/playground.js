@@ -7,8 +7,6 @@
 // settings (numbers and fixed choices only) and draws what comes back.
 (function () {
   "use strict";
-  var script = document.currentScript;
-  var ROOT = new URL("..", script ? script.src : location.href).href;
   var SVG = "http://www.w3.org/2000/svg";
   var CHUNK = 5;      // steps between two pictures while training
   var GRID = 20;      // the colour map's cells per side while training
@@ -158,23 +156,23 @@
       if (!r.ok) throw new Error("cannot load " + self.sessionURL);
       return r.json();
     }).then(function (data) {
-      return new Promise(function (resolve, reject) {
-        var worker = new Worker(new URL("js/run-worker.js", ROOT), { type: "module" });
-        self.worker = worker;
-        worker.onmessage = function (event) {
-          var msg = event.data;
-          if (msg.type === "ready") resolve(data);
-          else if (msg.type === "failed") reject(new Error(msg.error));
-          else if (msg.type === "done" || msg.type === "crashed") {
-            var job = self.waiting[msg.id];
-            delete self.waiting[msg.id];
-            if (job) job(msg.type === "done" ? msg.result : { status: "error", error: msg.error });
-          }
-        };
-        worker.onerror = function (e) { reject(new Error(e.message || "the worker failed")); };
-        worker.postMessage({ type: "start", runtime: Object.assign({ root: ROOT }, data.runtime),
-                             chapter: data.chapter, prelude: data.prelude });
+      var started = window.mgStartWorker(data, function (msg) {
+        if (msg.type === "crashed") {  // every waiting step fails; the next press starts afresh
+          var waiting = self.waiting;
+          self.waiting = {};
+          self.ready = null;
+          if (self.worker) self.worker.terminate();
+          Object.keys(waiting).forEach(function (id) {
+            waiting[id]({ status: "error", error: "Python stopped: " + msg.error });
+          });
+        } else if (msg.type === "done") {
+          var job = self.waiting[msg.id];
+          delete self.waiting[msg.id];
+          if (job) job(msg.result);
+        }
       });
+      self.worker = started.worker;
+      return started.ready.then(function () { return data; });
     }).then(function (data) {
       // the page's own blocks define the data sets, Trainer and snapshot
       var chain = Promise.resolve();

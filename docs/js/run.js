@@ -28,6 +28,32 @@
     return (h >>> 0).toString(36);
   }
 
+  // A chapter's Python session in a Web Worker (run-worker.js), started from
+  // its session file `data`. Every message but "ready" and "failed" goes to
+  // `receive`; a worker the browser ends later reports {type: "crashed"}.
+  // The playground (playground.js) starts its session with this too.
+  function startWorker(data, receive) {
+    var worker = new Worker(new URL("js/run-worker.js", ROOT), { type: "module" });
+    var started = false;
+    var ready = new Promise(function (resolve, reject) {
+      worker.onmessage = function (event) {
+        var msg = event.data;
+        if (msg.type === "ready") { started = true; resolve(worker); }
+        else if (msg.type === "failed") reject(new Error(msg.error));
+        else receive(msg);
+      };
+      worker.onerror = function (event) {
+        var why = event.message || "the Python runtime stopped";
+        if (!started) reject(new Error(why));
+        else receive({ type: "crashed", error: why });
+      };
+    });
+    worker.postMessage({ type: "start", runtime: Object.assign({ root: ROOT }, data.runtime),
+                         chapter: data.chapter, prelude: data.prelude });
+    return { worker: worker, ready: ready };
+  }
+  window.mgStartWorker = startWorker;
+
   function Chapter(start) {
     this.sessionURL = new URL(start.getAttribute("data-session"), location.href).href;
     this.data = null;       // the session file, fetched at the first Run
@@ -62,25 +88,11 @@
         cell.original = data.blocks[i].code;
         cell.line = data.blocks[i].line;
       });
+      var started = startWorker(data, function (msg) { self.receive(msg); });
+      self.worker = started.worker;
       return new Promise(function (resolve, reject) {
-        var started = false;
-        self.abortStart = reject;
-        var worker = new Worker(new URL("js/run-worker.js", ROOT), { type: "module" });
-        self.worker = worker;
-        worker.onmessage = function (event) {
-          var msg = event.data;
-          if (msg.type === "ready") { started = true; resolve(); }
-          else if (msg.type === "failed") reject(new Error(msg.error));
-          else self.receive(msg);
-        };
-        worker.onerror = function (event) {
-          var why = event.message || "the Python runtime stopped";
-          if (!started) reject(new Error(why));
-          else self.crashed(why);  // the browser ended the worker: end its runs too
-        };
-        var runtime = Object.assign({ root: ROOT }, data.runtime);
-        worker.postMessage({ type: "start", runtime: runtime, chapter: data.chapter,
-                             prelude: data.prelude });
+        self.abortStart = reject;  // Stop while Python is starting
+        started.ready.then(resolve, reject);
       });
     });
     var epoch = this.epoch;
@@ -89,6 +101,7 @@
   };
 
   Chapter.prototype.receive = function (msg) {
+    if (msg.type === "crashed") return this.crashed(msg.error);
     var job = this.waiting[msg.id];
     if (!job) return;
     if (msg.type === "out") {
@@ -96,8 +109,6 @@
     } else if (msg.type === "done") {
       delete this.waiting[msg.id];
       job.resolve(msg.result);
-    } else if (msg.type === "crashed") {
-      this.crashed(msg.error);
     }
   };
 
