@@ -54,7 +54,7 @@ from tools.book import (  # noqa: E402
 )
 from tools.chapter_cache import chapter_figures  # noqa: E402
 from tools.notebooks import chapter_notebook, write_notebook  # noqa: E402
-from tools.page_runtime import RuntimeMissing, write_math_font, write_runtime  # noqa: E402
+from tools.page_runtime import RuntimeMissing, write_fonts, write_runtime  # noqa: E402
 from tools.paste import pasteable  # noqa: E402
 from tools.runner import BlockFailure  # noqa: E402
 from tools.tangle import prelude  # noqa: E402
@@ -370,7 +370,7 @@ def on_post_build(config):
     _notebooks.clear()
     try:
         urls = write_runtime(Path(config.config_file_path).parent, Path(config.site_dir))
-        write_math_font(Path(config.site_dir))
+        write_fonts(Path(config.site_dir))
     except RuntimeMissing as exc:
         raise PluginError(str(exc)) from None
     for dest, text in sorted(_scripts.items()):

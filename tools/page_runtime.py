@@ -1,4 +1,4 @@
-"""The in-page runtime's files (and the math font), put into the site at build.
+"""The in-page runtime's files (and the site's fonts), put into the site at build.
 
 A reader who presses Run gets a Python interpreter in the browser (Pyodide,
 CPython compiled to WebAssembly) and Graphviz in WebAssembly (@viz-js/viz),
@@ -117,15 +117,22 @@ def write_runtime(root: Path, site_dir: Path) -> dict:
     return urls
 
 
-MATH_FONT = "files/stix-two-math-latin-400-normal.woff"  # the whole font, MATH table included
+# npm package, its file, the name in site/fonts/ (where docs/css/book.css points)
+FONTS = [
+    # formulas: the whole font, its OpenType MATH table included
+    ("@fontsource/stix-two-math", "files/stix-two-math-latin-400-normal.woff",
+     "stix-two-math.woff"),
+    # graphs drawn in the page: Graphviz in WebAssembly sizes labels for Times,
+    # and Tinos has Times's metrics, so labels fit their boxes on any system
+    ("@fontsource/tinos", "files/tinos-latin-400-normal.woff", "tinos.woff"),
+]
 
 
-def write_math_font(site_dir: Path) -> str:
-    """Put the math font (STIX Two Math, npm @fontsource/stix-two-math) into
-    ``site_dir``/fonts, where docs/css/book.css points; its URL from the root."""
-    folder, _ = _package("@fontsource/stix-two-math")
-    _copy(folder / MATH_FONT, Path(site_dir) / "fonts" / "stix-two-math.woff")
-    return "fonts/stix-two-math.woff"
+def write_fonts(site_dir: Path) -> None:
+    """Put the site's own fonts into ``site_dir``/fonts."""
+    for package, file, name in FONTS:
+        folder, _ = _package(package)
+        _copy(folder / file, Path(site_dir) / "fonts" / name)
 
 
 def _copy(source: Path, dest: Path) -> None:

@@ -272,10 +272,11 @@
     this.pending = false;
     this.figure = null;
     this.key = STORE + pagePath() + ":" + this.index;
-    // what the build put below the block: its checked output and its figure
+    // what the build put below the block: its checked output, its figure and
+    // the figure's view controls (figures.js, which runs first)
     this.built = [];
     for (var next = box.nextElementSibling; next; next = next.nextElementSibling) {
-      if (next.matches(".mg-output, figure.mg-figure")) this.built.push(next);
+      if (next.matches(".mg-output, figure.mg-figure, .mg-zoom")) this.built.push(next);
       else break;
     }
     if (this.runs && this.codeEl) this.addControls();
