@@ -159,11 +159,18 @@ def _mark_cells(lines: list[str], blocks: list[Block]) -> dict[int, str]:
     return notes
 
 
+GRAPH_NAME_RE = re.compile(r'<g id="graph0" class="graph"[^>]*>\s*<title>([^<]*)</title>')
+
+
 def _figure_alt(block: Block, svg: str, before: list[Block]) -> str:
     """What a figure shows, in words, for readers who cannot see it. A plot's
     axis labels come from its block, or from the helper an earlier block wrote."""
     last = [row for row in block.code.strip().split("\n") if row.strip()][-1].strip()
     if 'class="graph"' in svg:
+        # a diagram says what it shows in its name: Digraph("a neuron: ...")
+        named = GRAPH_NAME_RE.search(svg)
+        if named and named.group(1) != "%3":
+            return f"The graph drawn by {last}: {html.unescape(named.group(1))}"
         nodes = svg.count('class="node"')
         return (f"The graph drawn by {last}: {nodes} boxes, one per value and per "
                 "operation, with arrows from each input to what it feeds")
