@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tools import chapter_cache, lint_chapters, new_chapter, runner, tangle
-from tools.book import ROOT, chapters, read_blocks
+from tools.book import ROOT, chapters, fences, read_blocks
 from tools.runner import BlockFailure
 
 FENCE = "```"
@@ -247,3 +247,40 @@ def test_pre_commit_runs_the_tangle_check_and_ruff():
     assert "tools.tangle --check" in hooks["tangle-check"]["entry"]
     assert "ruff check" in hooks["ruff"]["entry"]
     assert "tools.lint_chapters" in hooks["lint-chapters"]["entry"]
+
+
+# --- the overview teaches micrograd; this guide explains the machinery -----
+
+
+def prose(path):
+    """A chapter's text without the contents of its code blocks."""
+    lines = path.read_text().splitlines()
+    inside = {i for open_, close, _ in fences(lines) for i in range(open_, (close or open_) + 1)}
+    return "\n".join(line for i, line in enumerate(lines) if i not in inside)
+
+
+def test_the_overview_teaches_micrograd_first_and_leaves_the_machinery_here():
+    path = ROOT / "docs" / "overview.md"
+    text, words = path.read_text(), prose(path)
+    assert text.index("## What autograd is") < text.index("## How the code carries")
+    assert r"L = (a \cdot b + c) \cdot f" in text
+    for machinery in ("add_to_class", "tangle", "prelude", "Greeter", "## Outputs and figures"):
+        assert machinery not in words, f"the overview still explains {machinery}"
+    assert "contributing.md#how-the-code-carries-from-chapter-to-chapter" in words
+    # its one titled block, the helper later chapters need, is folded away
+    titled = [b for b in read_blocks(path) if b.title]
+    assert [b.title for b in titled] == ["micrograd/_book.py"]
+    lines = text.splitlines()
+    assert lines[titled[0].line - 1].startswith("    "), "the helper is not in a folded block"
+    assert any(line.startswith("??? ") for line in lines[:titled[0].line])
+
+
+def test_the_contributing_chapter_explains_how_code_carries_from_chapter_to_chapter():
+    path = ROOT / "docs" / "contributing.md"
+    text = path.read_text()
+    assert "\n## How the code carries from chapter to chapter\n" in text
+    for topic in ("tools/tangle.py", "@add_to_class(Greeter)", "*prelude*", "**Code so\nfar**",
+                  "micrograd/_book.py"):
+        assert topic in text, topic
+    greeter = next(r for r in runner.run_chapter(path) if "Greeter" in r.block.code)
+    assert greeter.output == "hello, micrograd\n"
