@@ -12,6 +12,16 @@ import pytest
 from tools.book import ROOT
 
 
+def write_book(chapters: dict[str, str], root: Path) -> Path:
+    """Chapters into ``root``/docs, in the nav in the order given (text dedented)."""
+    (root / "docs").mkdir(parents=True, exist_ok=True)
+    nav = "\n".join(f"  - {name}" for name in chapters)
+    (root / "mkdocs.yml").write_text(f"site_name: probe\nnav:\n{nav}\n")
+    for name, text in chapters.items():
+        (root / "docs" / name).write_text(textwrap.dedent(text).lstrip())
+    return root
+
+
 @pytest.fixture
 def make_book(tmp_path):
     """Write a small book: ``make_book({"a.md": "...", ...})`` -> its root.
@@ -21,12 +31,7 @@ def make_book(tmp_path):
     """
 
     def make(chapters: dict[str, str], root: Path = tmp_path) -> Path:
-        (root / "docs").mkdir(parents=True, exist_ok=True)
-        nav = "\n".join(f"  - {name}" for name in chapters)
-        (root / "mkdocs.yml").write_text(f"site_name: probe\nnav:\n{nav}\n")
-        for name, text in chapters.items():
-            (root / "docs" / name).write_text(textwrap.dedent(text).lstrip())
-        return root
+        return write_book(chapters, root)
 
     return make
 
