@@ -7,7 +7,14 @@ import sys
 import pytest
 
 from tools.book import ROOT, BookError, chapters, count_python_fences, read_blocks
-from tools.runner import BlockFailure, BlockSkipped, Session, chapter_session
+from tools.runner import (
+    BlockFailure,
+    BlockSkipped,
+    ChapterRun,
+    Session,
+    chapter_session,
+    run_chapter,
+)
 from tools.tangle import prelude
 
 FENCE = "```"
@@ -192,3 +199,192 @@ def test_whole_book_runs_as_one_session():
                 skipped += 1
     assert ran > 40
     assert {"Value", "MLP", "draw_dot"} <= set(session.namespace)
+
+
+# --- a check that ran nothing is a failure -------------------------------------
+# Each block below ends or hangs the process running it, a way Python offers.
+# It must fail by its file and line, and the block after it must not pass.
+
+ENDS = {  # code: words of the message
+    "sys.exit()": ("import sys\nsys.exit()", "raised SystemExit"),
+    "sys.exit(3)": ("import sys\nsys.exit(3)", "raised SystemExit: 3"),
+    "exit()": ("exit()", "raised SystemExit"),
+    "quit()": ("quit(1)", "raised SystemExit: 1"),
+    "raise SystemExit": ("raise SystemExit('bye')", "raised SystemExit: bye"),
+    "exit in the last expression": ("x = 1\nexit(x)", "raised SystemExit: 1"),
+    "raise KeyboardInterrupt": ("raise KeyboardInterrupt", "raised KeyboardInterrupt"),
+    "SIGINT raised": ("import signal\nsignal.raise_signal(signal.SIGINT)",
+                      "raised KeyboardInterrupt"),
+    "os._exit(0)": ("import os\nos._exit(0)", "ended (exit status 0)"),
+    "os._exit(7)": ("import os\nos._exit(7)", "ended (exit status 7)"),
+    "os.abort()": ("import os\nos.abort()", "killed by SIGABRT"),
+    "SIGTERM to itself": ("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)",
+                          "killed by SIGTERM"),
+    "SIGKILL to itself": ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+                          "killed by SIGKILL"),
+    "SIGTERM raised": ("import signal\nsignal.raise_signal(signal.SIGTERM)",
+                       "killed by SIGTERM"),
+    "SIGKILL to its process group": ("import os, signal\nos.killpg(0, signal.SIGKILL)",
+                                     "killed by SIGKILL"),
+    "an alarm": ("import signal, time\nsignal.setitimer(signal.ITIMER_REAL, 0.05)\n"
+                 "time.sleep(5)", "killed by SIGALRM"),
+    "a segmentation fault": ("import ctypes\nctypes.string_at(0)", "killed by SIGSEGV"),
+    "SIGSTOP": ("import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)",
+                "stopped the process running the chapter"),
+    "SIGKILL to the test process": ("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)",
+                                    "raised PermissionError: a block may not signal"),
+    "SIGKILL to every process": ("import os, signal\nos.kill(-1, signal.SIGKILL)",
+                                 "raised PermissionError: a block may not signal"),
+    "sys.exit() in a thread": (
+        "import sys, threading\nt = threading.Thread(target=sys.exit)\nt.start()\nt.join()",
+        "a thread the block started (Thread-1 (exit)) raised SystemExit"),
+    "an error in a thread": (
+        "import threading\nt = threading.Thread(target=lambda: 1 / 0)\nt.start()\nt.join()",
+        "raised ZeroDivisionError: division by zero"),
+    "a daemon thread left running": (
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True, name='sleeper').start()",
+        "the block left thread(s) running: sleeper"),
+    "input()": ("name = input('your name? ')", "raised EOFError"),
+    "a loop": ("while True:\n    pass", "did not finish within 1 s"),
+    "a long sleep": ("import time\ntime.sleep(3600)", "did not finish within 1 s"),
+    "signal.pause()": ("import signal\nsignal.pause()", "did not finish within 1 s"),
+    "a lock never released": ("import threading\nlock = threading.Lock()\nlock.acquire()\n"
+                              "lock.acquire()", "did not finish within 1 s"),
+}
+LIMIT = "<!--timeout: 1-->\n"
+
+
+def ends_chapter(code):
+    """A chapter: a good block, the block that ends things (at line 7), a good block."""
+    return ("# Probe\n\n" + block("print('before')", "before\n") + block(code, before=LIMIT)
+            + block("print('after')", "after\n"))
+
+
+@pytest.mark.parametrize("name", ENDS)
+def test_a_block_that_ends_or_hangs_the_process_fails_by_its_line(name, make_book):
+    code, words = ENDS[name]
+    root = make_book({"ch.md": ends_chapter(code)})
+    with ChapterRun(root / "docs" / "ch.md") as run:
+        assert run.next_result().output == "before\n"
+        with pytest.raises(BlockFailure) as err:
+            run.next_result()
+        message = str(err.value)
+        assert message.startswith("docs/ch.md:13: "), message
+        assert words in message, message
+        assert len(message) < 4000, message  # no framework traceback
+        # the run stops there: the block after it neither ran nor passed
+        with pytest.raises(BlockFailure, match="not run: the earlier block docs/ch.md:13"):
+            run.next_result()
+
+
+def test_pytest_reports_each_such_block_by_line_and_nothing_after_it_passes(make_book,
+                                                                           run_pytest):
+    picked = ["os._exit(0)", "os.abort()", "SIGKILL to itself", "raise KeyboardInterrupt",
+              "a loop", "input()", "SIGKILL to the test process", "exit()"]
+    root = make_book({f"c{i}.md": ends_chapter(ENDS[name][0]) for i, name in enumerate(picked)})
+    run = run_pytest(root, "-rs")
+    assert run.returncode == 1, run.stdout[-3000:]
+    for i, name in enumerate(picked):
+        assert f"docs/c{i}.md:13: " in run.stdout and ENDS[name][1] in run.stdout, name
+    # each chapter: the first block passes, the second fails, the third is not run
+    n = len(picked)
+    assert f"{n} failed, {n} passed, {n} skipped" in run.stdout, run.stdout[-3000:]
+    assert run.stdout.count("not run: the earlier block docs/c") == n
+    # no framework traceback: only the blocks' own, in the chapters' lines
+    assert "tools/runner.py" not in run.stdout and "_pytest" not in run.stdout
+
+
+def test_the_strict_build_fails_naming_the_block_that_ended_the_process(make_book, tmp_path):
+    from tests.conftest import mkdocs_build
+
+    for code, words in (ENDS["os._exit(0)"], ENDS["a loop"]):
+        root = make_book({"ch.md": ends_chapter(code)}, tmp_path / str(len(words)))
+        config = root / "mkdocs.yml"
+        config.write_text(config.read_text() + f"hooks:\n  - {ROOT / 'tools/mkdocs_hooks.py'}\n")
+        run = mkdocs_build(root, tmp_path / "site")
+        assert run.returncode != 0
+        assert f"chapter failed: docs/ch.md:13: the {'process' if 'exit' in code else 'block'}" \
+            in run.stderr and words in run.stderr, run.stderr[-3000:]
+        assert "Traceback" not in run.stderr
+
+
+def test_a_time_limit_marker_raises_the_limit_for_its_block_only(make_book):
+    sleep = "import time\ntime.sleep(1.5)\nprint('woke')"
+    text = block(sleep, "woke\n", before="<!--timeout: 3-->\n") + block(sleep, "woke\n")
+    root = make_book({"ch.md": text})
+    blocks = read_blocks(root / "docs" / "ch.md")
+    assert [b.timeout for b in blocks] == [3.0, None]
+    with ChapterRun(root / "docs" / "ch.md") as run, pytest.MonkeyPatch.context() as mp:
+        mp.setattr("tools.runner.TIMEOUT", 1.0)
+        assert run.next_result().output == "woke\n"
+        with pytest.raises(BlockFailure, match=r"ch.md:13: the block did not finish within 1 s"):
+            run.next_result()
+
+
+@pytest.mark.parametrize("marker", ["<!--timeout: soon-->", "<!--timeout: 0-->",
+                                    "<!--timeout: 99999-->", "<!--timeout: -->"])
+def test_a_time_limit_marker_must_be_a_number_of_seconds(marker, make_book):
+    root = make_book({"ch.md": f"# Probe\n\n{marker}\n{FENCE}python\nx = 1\n{FENCE}\n"})
+    with pytest.raises(BookError, match=r"docs/ch.md:3: cannot read .*<!--timeout: SECONDS-->"):
+        read_blocks(root / "docs" / "ch.md")
+
+
+def test_every_block_of_a_chapter_gives_one_result(make_book):
+    text = "".join(block(f"print({i})", f"{i}\n") for i in range(5)) + block(
+        "x = 1", before="<!--pytest.mark.skip(reason='shown only')-->\n")
+    root = make_book({"ch.md": text})
+    results = run_chapter(root / "docs" / "ch.md")
+    assert [r.output for r in results[:5]] == [f"{i}\n" for i in range(5)]
+    assert isinstance(results[5], BlockSkipped) and len(results) == 6
+
+
+def test_the_run_fails_when_the_chapter_has_more_blocks_than_its_run_reported(make_book):
+    root = make_book({"ch.md": block("x = 1") + block("y = 2")})
+    chapter = root / "docs" / "ch.md"
+    blocks = read_blocks(chapter)
+    # the run was set up for one block more than the chapter holds now
+    with ChapterRun(chapter, blocks + [blocks[-1]]) as run:
+        with pytest.raises(BookError, match="docs/ch.md: has 2 blocks now, 3 when"):
+            run.next_result()
+
+
+# --- output: threads, no final newline, huge --------------------------------------
+
+
+def test_output_of_a_blocks_threads_is_that_blocks(make_book):
+    late = ("import threading, time\n"
+            "def later():\n    time.sleep(0.3)\n    print('from a thread')\n"
+            "threading.Thread(target=later).start()\nprint('main')")
+    root = make_book({"ch.md": block(late, "main\nfrom a thread\n") + block("print('next')",
+                                                                               "next\n")})
+    assert [r.output for r in run_chapter(root / "docs" / "ch.md")] == [
+        "main\nfrom a thread\n", "next\n"]
+
+
+def test_an_output_without_a_final_newline_is_reported_readably(make_book):
+    root = make_book({"ch.md": block("print('x', end='')", "x\n")})
+    with pytest.raises(BlockFailure) as err:
+        run_chapter(root / "docs" / "ch.md")
+    message = str(err.value)
+    assert "does not end with a newline" in message
+    assert "+x\n\\ no newline at the end\n" in message, message
+
+
+def test_a_huge_output_gives_a_short_diff(make_book):
+    code = "for i in range(100_000):\n    print(i, 'x' * 500)"
+    root = make_book({"ch.md": block(code, "0\n1\n")})
+    with pytest.raises(BlockFailure) as err:
+        run_chapter(root / "docs" / "ch.md")
+    message = str(err.value)
+    assert message.startswith("docs/ch.md:1: the output differs from the expected-output "
+                              "block (expected 2 lines, got 100000)")
+    assert "more lines of diff" in message
+    assert re.search(r"\+0 x{190}x*\.\.\. \(\d{3} characters\)", message), message[:3000]
+    assert len(message) < 15_000
+
+
+def test_pytest_refuses_to_run_the_blocks_a_second_time_with_codeblocks(make_book, run_pytest):
+    root = make_book({"ch.md": block("x = 1")})
+    run = run_pytest(root, "--codeblocks")
+    assert run.returncode != 0 and "drop --codeblocks" in run.stderr, run.stderr

@@ -41,8 +41,12 @@ PAGE_MARKERS = ("skip", "output-differs")
 # then <!--exercise: wrong NAME--> (a plausible wrong answer, at least one) and
 # <!--exercise: solution NAME-->, both folded away in the page.
 EXERCISE_KINDS = ("start", "check", "wrong", "solution")
-# The book's own markers, both kinds: <!--page: KEYWORD VALUE-->, <!--exercise: KIND NAME-->
-MARKER_RE = re.compile(r"^\s*<!--\s*(page|exercise):\s*(\S*)\s*(.*?)\s*-->\s*$")
+# A block's time limit, when it needs more than the runner's default
+# (tools.runner.TIMEOUT): <!--timeout: 300--> (seconds) right above its fence.
+# The book's own markers: <!--page: KEYWORD VALUE-->, <!--exercise: KIND NAME-->,
+# <!--timeout: SECONDS-->
+MARKER_RE = re.compile(r"^\s*<!--\s*(page|exercise|timeout):\s*(\S*)\s*(.*?)\s*-->\s*$")
+MAX_TIMEOUT = 3600
 # Modules the in-page Python (Pyodide's core) cannot import
 NOT_IN_PAGE = {"torch": "PyTorch", "matplotlib": "matplotlib", "numpy": "NumPy"}
 
@@ -88,6 +92,7 @@ class Block:
     page_skip: str | None = None  # why it cannot run in the page (a page: marker)
     page_differs: str | None = None  # why its output in the page is not the build's
     exercise: tuple[str, str] | None = None  # (kind, name): ("start", "softmax_loss")
+    timeout: float | None = None  # seconds it may run (<!--timeout: N-->); None: the default
 
     @property
     def page_reason(self) -> str | None:
@@ -362,6 +367,7 @@ def read_blocks(path: Path) -> list[Block]:
             page_differs=page.get("output-differs"),
             exercise=next(((k[9:], v) for k, v in page.items() if k.startswith("exercise-")),
                           None),
+            timeout=page.get("timeout"),
         ))
     for page in page_markers.values():
         raise BookError(path, page["at"], "this marker is above a fence that is not a "
@@ -408,13 +414,20 @@ def read_markers(path: Path, text: str) -> dict[int, dict]:
             if not value:
                 raise BookError(path, i + 1, f"say why: <!--page: {keyword} REASON-->; readers "
                                 "see the reason next to the block")
-        else:
+        elif prefix == "exercise":
             if keyword not in EXERCISE_KINDS or not re.fullmatch(r"[a-z_][a-z0-9_]*", value):
                 raise BookError(path, i + 1, f"cannot read {line.strip()!r}; write "
                                 "<!--exercise: KIND NAME--> with KIND one of "
                                 f"{', '.join(EXERCISE_KINDS)} and NAME a Python name such as "
                                 "softmax_loss")
             keyword = f"exercise-{keyword}"
+        else:  # timeout
+            seconds = None if value else _seconds(keyword)
+            if seconds is None:
+                raise BookError(path, i + 1, f"cannot read {line.strip()!r}; write "
+                                f"<!--timeout: SECONDS--> with SECONDS a number from 1 to "
+                                f"{MAX_TIMEOUT}, such as <!--timeout: 300-->")
+            keyword, value = "timeout", seconds
         j = i + 1
         while j < len(lines) and (not lines[j].strip() or lines[j].strip().startswith("<!--")):
             j += 1
@@ -427,6 +440,14 @@ def read_markers(path: Path, text: str) -> dict[int, dict]:
             raise BookError(path, i + 1, "this block already has such a marker")
         marks[keyword] = value
     return found
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    return seconds if 1 <= seconds <= MAX_TIMEOUT else None
 
 
 def check_exercises(path: Path, blocks: list[Block]) -> None:

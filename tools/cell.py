@@ -128,7 +128,7 @@ def run(code: str, namespace: dict, filename: str = "<block>", line: int = 0,
             exec(compile(tree, filename, "exec"), namespace)
             if last is not None:
                 value = eval(compile(last, filename, "eval"), namespace)
-    except (Exception, SystemExit) as exc:  # exit() too: the block failed, the session goes on
+    except BaseException as exc:  # exit(), KeyboardInterrupt too: the block failed, not the session
         raise CellError("raised", exc, _traceback(exc), out.getvalue()) from exc
     figure = None
     if value is not None:

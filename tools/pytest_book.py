@@ -5,6 +5,9 @@ of the nav (``docs/*.md``), one item per Python block, named
 ``docs/<chapter>.md::line_<N>``. Items of a chapter share one session that
 starts from the chapter's prelude, so ``pytest docs/nn.md`` runs that chapter
 alone and ``pytest docs/nn.md -k line_120`` runs the blocks up to line 120.
+The session runs in a child process (``tools.runner.ChapterRun``), so a block
+that ends the interpreter, or never ends, fails by its file and line and
+takes no other test with it.
 
 A Markdown file under docs/ that is missing from the nav is an error, not a
 silent skip.
@@ -15,7 +18,7 @@ from __future__ import annotations
 import pytest
 
 from tools.book import BookError, chapters, find_root, load_config, not_in_nav, read_blocks, rel
-from tools.runner import BlockFailure, BlockSkipped, chapter_session
+from tools.runner import BlockFailure, BlockSkipped, ChapterRun
 
 
 def pytest_collect_file(file_path, parent):
@@ -35,9 +38,7 @@ class ChapterFile(pytest.File):
         if self.path.resolve() not in [c.resolve() for c in chapters(root)]:
             raise not_in_nav(root, self.path)
         self.blocks = read_blocks(self.path)
-        self.session_ = None
-        self.ran = 0  # blocks run so far in the session
-        self.failed = None  # where the first failing block is
+        self.run_ = None  # the chapter's run, started by its first test
         for index, block in enumerate(self.blocks):
             yield BlockItem.from_parent(self, name=f"line_{block.line}", index=index)
 
@@ -49,21 +50,24 @@ class ChapterFile(pytest.File):
     def run_upto(self, index):
         """Run blocks in order up to and including ``index`` (earlier ones too,
         when only a later item was selected)."""
-        if self.session_ is None:
-            self.session_ = chapter_session(self.path)
-        while self.ran <= index:
-            if self.failed is not None:
-                pytest.skip(f"not run: the earlier block {self.failed} failed")
-            block = self.blocks[self.ran]
-            self.ran += 1
+        if self.run_ is None:
+            self.run_ = ChapterRun(self.path, self.blocks)
+        while self.run_.next <= index:
+            if self.run_.failed is not None:
+                pytest.skip(f"not run: the earlier block {self.run_.failed} failed")
             try:
-                self.session_.run(block)
+                self.run_.next_result()
             except BlockSkipped as exc:
-                if self.ran > index:
+                if self.run_.next > index:
                     pytest.skip(exc.reason)
-            except BlockFailure:
-                self.failed = block.where
-                raise
+            except BlockFailure as exc:
+                if self.run_.next > index:
+                    raise
+                pytest.fail(f"not run: the earlier block {exc}", pytrace=False)
+
+    def teardown(self):
+        if self.run_ is not None:
+            self.run_.close()
 
 
 class BlockItem(pytest.Item):
@@ -87,3 +91,8 @@ class BlockItem(pytest.Item):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "chapter: a code block of a chapter")
+    if getattr(config.option, "codeblocks", False):
+        raise pytest.UsageError(
+            "--codeblocks would run the chapters' blocks a second time, each on its own and "
+            "without its prelude (pytest-codeblocks' own runner); the book's plugin already "
+            "runs every block: drop --codeblocks")
