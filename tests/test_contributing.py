@@ -177,10 +177,10 @@ def test_a_cached_run_is_not_run_again_and_its_figures_follow_the_blocks(make_bo
     assert list(svgs) == [5] and svgs[5].startswith("<svg")
     assert (root / ".cache" / "chapters" / "docs--b.md.json").exists()
 
-    def no_run(self, block):
+    def no_run(self):
         raise AssertionError("the chapter ran again")
 
-    monkeypatch.setattr(runner.Session, "run", no_run)
+    monkeypatch.setattr(runner.ChapterRun, "start", no_run)  # the run's child process
     root = cache_book(make_book, intro="Intro.\n\nTwo more\nlines.")
     assert figures(root) == {8: svgs[5]}  # the same figure, three lines lower
 
