@@ -1,6 +1,8 @@
 """The tangler: chapters -> micrograd/ (tools/tangle.py)."""
 
 import importlib
+import os
+import stat
 import sys
 
 import pytest
@@ -231,3 +233,143 @@ def test_add_to_class_for_a_class_of_another_file_says_where_it_is(make_book):
     })
     with pytest.raises(BookError, match="defined in micrograd/engine.py"):
         tangle.generate(root)
+
+
+# --- one name, one module; malformed input; all-or-nothing writes -----------
+
+
+TITLES = {  # title -> words the error must hold (None: accepted as it is)
+    "micrograd/engine.py": None,
+    "micrograd/_helpers.py": None,
+    "micrograd/./engine.py": 'write it as title="micrograd/engine.py"',
+    "micrograd//engine.py": 'write it as title="micrograd/engine.py"',
+    "./micrograd/engine.py": 'write it as title="micrograd/engine.py"',
+    "micrograd/x/../engine.py": 'write it as title="micrograd/engine.py"',
+    " micrograd/engine.py": 'write it as title="micrograd/engine.py"',
+    "micrograd\\engine.py": 'write it as title="micrograd/engine.py"',
+    "/micrograd/engine.py": 'write it as title="micrograd/engine.py"',
+    "micrograd/sub/engine.py": "no subfolders",
+    "micrograd/my-engine.py": 'e.g. title="micrograd/my_engine.py"',
+    "micrograd/1engine.py": 'e.g. title="micrograd/_1engine.py"',
+    "micrograd/class.py": 'e.g. title="micrograd/class_.py"',
+    "micrograd/café.py": "importable module name",
+    "micrograd/engine.PY": "outside the package",
+    "micrograd/engine": "outside the package",
+    "micrograd/../tools/evil.py": "outside the package",
+    "../micrograd/engine.py": "outside the package",
+    "micrograd": "outside the package",
+    "tools/evil.py": "outside the package",
+}
+
+
+@pytest.mark.parametrize("title", TITLES)
+def test_a_title_names_a_package_file_in_exactly_one_way(title, make_book):
+    root = make_book({"a.md": f"intro\n\n{FENCE}python title=\"{title}\"\nX = 1\n{FENCE}\n"})
+    words = TITLES[title]
+    if words is None:
+        assert tangle.generate(root)[title].endswith("X = 1\n")
+        return
+    with pytest.raises(BookError) as err:
+        tangle.generate(root)
+    assert str(err.value).startswith("docs/a.md:3: "), err.value
+    assert words in str(err.value)
+
+
+def test_two_titles_that_differ_only_in_case_are_refused(make_book):
+    root = make_book({"a.md": titled("micrograd/engine.py", "X = 1"),
+                      "b.md": titled("micrograd/Engine.py", "Y = 1")})
+    with pytest.raises(BookError, match=r"^docs/b.md:1: .*only in case"):
+        tangle.generate(root)
+
+
+MALFORMED = {  # chapter bytes -> (line, words)
+    "latin-1 byte": (b"# A\n\nok\n\ncaf\xe9\n", 5, "not UTF-8"),
+    "lone carriage return": (b"# A\r\rtext\n", 1, "carriage return"),
+    "line separator": ("# A\n\nx\u2028y\n".encode(), 3, "U+2028"),
+    "paragraph separator": ("# A\n\nx\u2029y\n".encode(), 3, "U+2029"),
+    "next line": ("# A\nx\x85y\n".encode(), 2, "NEL"),
+    "form feed in code": (b'# A\n\n```python title="micrograd/engine.py"\nX = 1\x0c\n```\n', 4,
+                          "form feed"),
+    "nul byte": (b'# A\n\n```python title="micrograd/engine.py"\nX = "\x00"\n```\n', 4, "NUL"),
+    "vertical tab": (b"# A\n\x0b\n", 2, "vertical tab"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=list(MALFORMED))
+def test_malformed_chapters_are_errors_with_file_and_line(case, make_book, capsys):
+    data, line, words = MALFORMED[case]
+    root = make_book({"a.md": "# A\n"})
+    (root / "docs" / "a.md").write_bytes(data)
+    with pytest.raises(BookError) as err:
+        tangle.generate(root)
+    assert str(err.value).startswith(f"docs/a.md:{line}: "), err.value
+    assert words in str(err.value)
+    assert tangle.main([], root=root) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\n"])
+def test_windows_line_ends_and_a_byte_order_mark_are_read_as_plain_text(newline, make_book):
+    text = f"# A{newline}{newline}{FENCE}python title=\"micrograd/engine.py\"{newline}" \
+           f"X = '''a{newline}b'''{newline}{FENCE}{newline}"
+    root = make_book({"a.md": "# A\n"})
+    (root / "docs" / "a.md").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert "X = '''a\nb'''\n" in tangle.generate(root)["micrograd/engine.py"]
+
+
+def test_generated_files_get_ordinary_permissions(make_book):
+    root = make_book({"a.md": titled("micrograd/engine.py", "X = 1")})
+    old = os.umask(0o022)
+    try:
+        assert tangle.main([], root=root) == 0
+    finally:
+        os.umask(old)
+    for p in (root / "micrograd").iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o644, p
+
+
+def test_a_write_that_fails_half_way_leaves_the_package_as_it_was(make_book, monkeypatch,
+                                                                  capsys):
+    root = make_book({"a.md": titled("micrograd/engine.py", "X = 1") +
+                      titled("micrograd/nn.py", "Y = 2")})
+    assert tangle.main([], root=root) == 0
+    before = {p.name: p.read_bytes() for p in (root / "micrograd").iterdir()}
+    (root / "docs" / "a.md").write_text(titled("micrograd/engine.py", "X = 10") +
+                                        titled("micrograd/nn.py", "Y = 20"))
+    real, calls = os.replace, []
+
+    def flaky(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real(src, dst)
+
+    monkeypatch.setattr(tangle.os, "replace", flaky)
+    assert tangle.main([], root=root) == 2
+    assert "left as it was" in capsys.readouterr().err
+    assert len(calls) == 2  # the first file had been replaced, and was put back
+    assert {p.name: p.read_bytes() for p in (root / "micrograd").iterdir()} == before
+    monkeypatch.setattr(tangle.os, "replace", real)
+    assert tangle.main(["--check"], root=root) == 1  # stale, but not poisoned
+    assert tangle.main([], root=root) == 0
+    assert tangle.main(["--check"], root=root) == 0
+
+
+def test_leftovers_of_a_killed_run_neither_poison_check_nor_stay(make_book):
+    root = make_book({"a.md": titled("micrograd/engine.py", "X = 1")})
+    assert tangle.main([], root=root) == 0
+    for name in (".tangle-abc123.py", ".tangle-def456.tmp"):
+        (root / "micrograd" / name).write_text("half a fi")
+    assert tangle.main(["--check"], root=root) == 0
+    assert tangle.main([], root=root) == 0
+    assert not list((root / "micrograd").glob(".tangle-*"))
+
+
+def test_the_package_folder_must_be_a_real_folder_of_the_book(make_book, tmp_path, capsys):
+    root = make_book({"a.md": titled("micrograd/engine.py", "X = 1")}, root=tmp_path / "book")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "micrograd").symlink_to(elsewhere)
+    assert tangle.main([], root=root) == 2
+    assert "not a folder of this book" in capsys.readouterr().err
+    assert list(elsewhere.iterdir()) == []

@@ -181,7 +181,7 @@ def missing_page(root: Path, page: Path) -> BookError:
 
 def chapter_title(page: Path, default: str | None = None) -> str:
     """The chapter's H1, or ``default`` (its file name made readable)."""
-    h1 = re.search(r"^# (.+)$", page.read_text(encoding="utf-8"), re.MULTILINE)
+    h1 = re.search(r"^# (.+)$", read_chapter(page), re.MULTILINE)
     if h1:
         return h1.group(1).strip()
     return default if default is not None else page.stem.replace("-", " ").capitalize()
@@ -325,10 +325,42 @@ PARSER_HINTS = {
 }
 
 
+# Line breaks Python's str.splitlines() knows but Markdown and Python's parser
+# do not: they would make the chapter's line numbers disagree between tools.
+ODD_BREAKS = {"\r": "a lone carriage return (CR)", "\v": "a vertical tab",
+              "\f": "a form feed", "\x1c": "U+001C", "\x1d": "U+001D", "\x1e": "U+001E",
+              "\x85": "U+0085 (NEL)", "\u2028": "U+2028 (LINE SEPARATOR)",
+              "\u2029": "U+2029 (PARAGRAPH SEPARATOR)", "\x00": "a NUL byte"}
+
+
+def read_chapter(path: Path) -> str:
+    """A chapter's text: UTF-8, lines ended by LF (CRLF is read as LF).
+
+    Anything else is a BookError with the file and line: bytes that are not
+    UTF-8, and characters that some tools take for a line break and others
+    do not (so the line numbers in messages would be wrong).
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise BookError(path, line, f"this line is not UTF-8 (byte {data[exc.start]:#04x}); "
+                        "save the chapter as UTF-8") from None
+    text = text.replace("\r\n", "\n")
+    for i, line in enumerate(text.split("\n"), 1):
+        odd = next((c for c in line if c in ODD_BREAKS), None)
+        if odd is not None:
+            raise BookError(path, i, f"this line holds {ODD_BREAKS[odd]}; end lines with a "
+                            "plain newline (LF or CRLF) and remove other control characters")
+    return text
+
+
 def read_blocks(path: Path) -> list[Block]:
     """The Python blocks of one chapter, in order, with their markers."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_chapter(path)
     check_fences(path, text)
     check_output_markers(path, text)
     reader = _LineReader(text)
