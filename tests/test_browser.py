@@ -329,7 +329,7 @@ def test_nn_links_footer_and_notebook(nn_tab):
 
     link = page.locator("a[download]", has_text="Download notebook")
     href = link.get_attribute("href")
-    assert href == "nn.ipynb"
+    assert href == "../notebooks/nn.ipynb"  # all the notebooks side by side
     response = page.request.get(urljoin(page.url, href))
     assert response.status == 200
     nb = json.loads(response.text())

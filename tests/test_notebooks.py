@@ -11,13 +11,15 @@ skipped rather than fail.
 """
 
 import copy
+import re
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tools.book import chapters, read_blocks
-from tools.notebooks import chapter_notebook
+from tools.book import ROOT, chapters, nav_files, read_blocks
+from tools.notebooks import NOTEBOOK_FOLDER, chapter_notebook, relink, relinked_notebook
 from tools.runner import BlockSkipped, run_chapter
 from tools.tangle import prelude
 
@@ -75,10 +77,9 @@ def test_chapter_notebook_runs_and_prints_the_chapters_outputs(chapter):
 
 def test_notebook_starts_with_the_code_so_far_and_keeps_the_prose():
     chapter = next(c for c in CHAPTERS if c.name == "nn.md")
-    nb = chapter_notebook(chapter, "https://example.org/book/")
+    nb = chapter_notebook(chapter)
     intro, code_so_far = nb.cells[0], nb.cells[1]
     assert intro.cell_type == "markdown" and "code so far" in intro.source
-    assert "https://example.org/book/nn/" in intro.source
     assert code_so_far.cell_type == "code" and code_so_far.source == prelude(chapter).rstrip("\n")
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "# A neural-network library" in markdown and "$$" in markdown
@@ -95,3 +96,83 @@ def test_notebook_starts_with_the_code_so_far_and_keeps_the_prose():
 def test_notebook_bytes_are_the_same_each_time(tmp_path):
     chapter = CHAPTERS[-1]
     assert nbformat.writes(chapter_notebook(chapter)) == nbformat.writes(chapter_notebook(chapter))
+
+
+# --- links: relative, to notebooks next to this one; never to this machine ------
+
+MD_LINK = re.compile(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|^\[[^\]]+\]:\s*(\S+)|<(\w+://[^>\s]+)>"
+                     r"|href=\"([^\"]+)\"", re.M)
+LOCAL = re.compile(r"//(127\.0\.0\.1|localhost)\b")
+
+
+def links(nb) -> list[str]:
+    """Every link target in the notebook's Markdown cells."""
+    return [next(g for g in m.groups() if g) for cell in nb.cells if cell.cell_type == "markdown"
+            for m in MD_LINK.finditer(cell.source)]
+
+
+def check_links(nb, folder: Path, name: str) -> int:
+    """No link to this machine; every relative link is a file in ``folder``
+    (where the notebook is). Returns how many relative links there were."""
+    relative = 0
+    for href in links(nb):
+        assert not LOCAL.search(href), f"{name}: a link to this machine: {href}"
+        if re.match(r"[\w+.-]+:|#", href):
+            continue
+        relative += 1
+        path = href.split("#")[0]
+        assert "/" not in path and not path.endswith(".md"), f"{name}: {href} is not a notebook"
+        assert (folder / path).is_file(), f"{name}: {href} is not next to it, in {folder}"
+    return relative
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.name)
+def test_each_notebook_links_only_to_notebooks_next_to_it(chapter, tmp_path):
+    """As the site stores them (all in notebooks/), or downloaded into one folder."""
+    for other in CHAPTERS:
+        (tmp_path / f"{other.stem}.ipynb").touch()
+    for page in nav_files():
+        if page.suffix == ".ipynb":
+            (tmp_path / page.name).touch()
+    nb = chapter_notebook(chapter)
+    check_links(nb, tmp_path, chapter.name)
+
+
+def test_the_sites_notebooks_link_to_each_other_and_to_no_host(site):
+    folder = site / NOTEBOOK_FOLDER
+    written = sorted(p.name for p in folder.glob("*.ipynb"))
+    expected = sorted([f"{c.stem}.ipynb" for c in CHAPTERS]
+                      + [p.name for p in nav_files() if p.suffix == ".ipynb"])
+    assert written == expected
+    relative = sum(check_links(nbformat.read(folder / name, as_version=4), folder, name)
+                   for name in written)
+    assert relative > 10, "the book's chapters link to each other"
+    assert not (site / "demo" / "demo.ipynb").exists(), "one copy of the demo, in notebooks/"
+
+
+def test_the_demo_links_resolve_in_the_repository_and_next_to_its_copy(site):
+    """docs/demo.ipynb opened on its own links to chapters next to it in docs/;
+    the site's copy (notebooks/demo.ipynb) to their notebooks."""
+    demo = ROOT / "docs" / "demo.ipynb"
+    stored = nbformat.read(demo, as_version=4)
+    assert links(stored), "the demo links to its chapter and to its download"
+    for href in links(stored):
+        assert not LOCAL.search(href)
+        if not re.match(r"[\w+.-]+:|#", href):
+            assert (demo.parent / href.split("#")[0]).is_file(), href
+    copy_ = nbformat.read(site / NOTEBOOK_FOLDER / "demo.ipynb", as_version=4)
+    assert check_links(copy_, site / NOTEBOOK_FOLDER, "notebooks/demo.ipynb") >= 1
+    assert copy_ == relinked_notebook(demo)
+
+
+def test_links_become_notebook_links_or_words():
+    docs = ROOT / "docs"
+    nn = next(c for c in CHAPTERS if c.name == "nn.md")
+    heading = next(line[3:] for line in nn.read_text().split("\n") if line.startswith("## "))
+    slug = re.sub(r"[^\w\s-]", "", heading).strip().lower().replace(" ", "-")
+    text = (f"[the nn chapter](nn.md#{slug}), [the demo](demo.ipynb), [home](index.md), "
+            "[gone](no-such-page.md), <http://127.0.0.1:8000>, [dev](http://localhost:8000/nn/)")
+    assert relink(text, docs) == (
+        f"[the nn chapter](nn.ipynb#{heading.replace(' ', '-')}), [the demo](demo.ipynb), "
+        "home (the page *Building micrograd* of the book), [gone](no-such-page.md), "
+        "`http://127.0.0.1:8000`, dev (`http://localhost:8000/nn/`)")

@@ -175,3 +175,42 @@ def test_the_home_page_is_current():
     numbered = [n for n in numbers if n[0].isdigit()]
     assert len(numbered) == len(set(numbered)), f"a number is used twice: {numbers}"
     assert "still to be written" not in text
+
+
+# --- no host guessed: links, sitemap, canonical addresses ----------------------
+
+
+def test_no_page_names_this_machine_as_the_sites_address(site):
+    """Without SITE_URL the build writes no sitemap and no canonical link (a
+    local build used to put http://127.0.0.1:8000/ in both)."""
+    assert not (site / "sitemap.xml").exists() and not (site / "sitemap.xml.gz").exists()
+    for html in site.rglob("*.html"):
+        text = html.read_text()
+        assert '<link rel="canonical"' not in text, html
+        assert not re.search(r'href="https?://(127\.0\.0\.1|localhost)', text) or (
+            html.parent.name == "contributing"), f"{html} links to this machine"
+    overview = page(site, ROOT / "docs" / "overview.md")
+    assert "127.0.0.1:8000" in overview and 'href="http://127.0.0.1' not in overview
+
+
+def test_the_sitemap_lists_the_sites_address_when_it_is_known(make_book, tmp_path, monkeypatch):
+    root = probe_book(make_book, "# Probe\n\nText.\n")
+    config = (root / "mkdocs.yml").read_text()
+    (root / "mkdocs.yml").write_text(config + "site_url: !ENV SITE_URL\n")
+    assert mkdocs_build(root, tmp_path / "plain").returncode == 0
+    assert not (tmp_path / "plain" / "sitemap.xml").exists()
+    monkeypatch.setenv("SITE_URL", "https://example.org/book/")
+    assert mkdocs_build(root, tmp_path / "hosted").returncode == 0
+    assert "<loc>https://example.org/book/ch/</loc>" in (
+        tmp_path / "hosted" / "sitemap.xml").read_text()
+
+
+def test_the_demo_pages_links_resolve_in_the_site(site):
+    html = (site / "demo" / "index.html").read_text()
+    article = html[html.index("<article"):html.index("</article>")]
+    hrefs = re.findall(r'<a [^>]*href="([^"#]+)(?:#[^"]*)?"', article)
+    relative = [h for h in hrefs if not re.match(r"[\w+.-]+:|/", h)]
+    assert "../library/" in relative and "../notebooks/demo.ipynb" in relative
+    for href in relative:
+        target = (site / "demo" / href).resolve()
+        assert target.is_file() or (target / "index.html").is_file(), href

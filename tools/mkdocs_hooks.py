@@ -9,8 +9,12 @@
   as inline SVG, right below the block (below its output, if it has one).
 * A chapter with a prelude opens with a collapsed "Code so far" block.
 * A chapter with Python blocks offers its notebook (``tools.notebooks``):
-  a "Download notebook" link at the top, the ``.ipynb`` written next to the
-  page after the build (it is made at each build, never committed).
+  a "Download notebook" link at the top, the ``.ipynb`` written into
+  ``notebooks/`` after the build (made at each build, never committed), next
+  to the other chapters' notebooks and the demo's, so the links between them
+  work on the site and in a folder of downloaded notebooks.
+* No address of the site is guessed: without ``site_url`` (set SITE_URL when
+  building for a host) there is no sitemap, since a sitemap needs full URLs.
 * Every Python block of a chapter can run in the reader's browser
   (``tools.page_runtime``, ``docs/js/run.js``): the hook marks each block
   (class ``mg-cell``, its index in ``data-block``), writes the line saying
@@ -47,13 +51,19 @@ from tools.book import (  # noqa: E402
     chapters,
     fence_end,
     fences,
+    nav_files,
     nav_hint,
     parse_info,
     read_blocks,
     rel,
 )
 from tools.chapter_cache import chapter_figures  # noqa: E402
-from tools.notebooks import chapter_notebook, write_notebook  # noqa: E402
+from tools.notebooks import (  # noqa: E402
+    NOTEBOOK_FOLDER,
+    chapter_notebook,
+    relinked_notebook,
+    write_notebook,
+)
 from tools.page_runtime import RuntimeMissing, write_fonts, write_runtime  # noqa: E402
 from tools.paste import pasteable  # noqa: E402
 from tools.runner import BlockFailure  # noqa: E402
@@ -102,10 +112,10 @@ def _code_so_far(code: str) -> str:
 
 def _notebook_link(page, chapter: Path, code: str) -> str:
     """The download links; the files themselves are written by on_post_build."""
-    name = f"{chapter.stem}.ipynb"
     folder = posixpath.dirname(page.file.dest_uri)
-    _notebooks[posixpath.join(folder, name)] = chapter
-    links = f'<a href="{name}" download>Download notebook</a>'
+    dest = posixpath.join(NOTEBOOK_FOLDER, f"{chapter.stem}.ipynb")
+    _notebooks[dest] = chapter
+    links = f'<a href="{posixpath.relpath(dest, folder or ".")}" download>Download notebook</a>'
     if code:
         script = f"{chapter.stem}-code-so-far.py"
         title = chapter_title(chapter, chapter.stem)
@@ -329,7 +339,7 @@ def on_page_content(html_text, page, config, files):
     if len(used) != len(svgs):
         raise PluginError(f"{page.file.src_uri}: {len(svgs) - len(used)} figure(s) were not placed")
     if page.file.src_uri.endswith(".ipynb"):
-        html_text = _notebook_math(html_text, page)
+        html_text = _notebook_links(_notebook_math(html_text, page), page, files)
     return MATH_RE.sub(lambda m: _mathml(m, page), html_text)
 
 
@@ -368,13 +378,44 @@ def _notebook_math(html_text: str, page) -> str:
     return NB_MARKDOWN_RE.sub(cell, html_text)
 
 
+NB_LINK_RE = re.compile(r'<a href="(?![\w+.-]+:|#|/)([^"#]+\.(?:md|ipynb))(#[^"]*)?"')
+
+
+def _notebook_links(html_text: str, page, files) -> str:
+    """Links in a notebook page's Markdown cells (mkdocs-jupyter leaves them as
+    written): ``library.md`` -> that page; the notebook's own name -> its
+    download, in notebooks/. A link to no page of the book fails the build."""
+    here = posixpath.dirname(page.file.src_uri)
+
+    def link(m):
+        src = posixpath.normpath(posixpath.join(here, m.group(1)))
+        if src == page.file.src_uri:
+            dest = posixpath.join(NOTEBOOK_FOLDER, posixpath.basename(src))
+            href = posixpath.relpath(dest, posixpath.dirname(page.file.dest_uri) or ".")
+            return f'<a download href="{href}"'
+        target = files.get_file_from_path(src)
+        if target is None:
+            raise PluginError(f"{page.file.src_uri}: a link to {m.group(1)}, which is not a "
+                              "page of the book")
+        return f'<a href="{target.url_relative_to(page.file)}{m.group(2) or ""}"'
+
+    return NB_LINK_RE.sub(link, html_text)
+
+
 def on_post_build(config):
-    """Write each chapter's notebook and session file next to its page, and the
-    in-page runtime into site/runtime/."""
+    """Write each chapter's notebook (and each notebook page's, links made to
+    point at the notebooks next to it) into notebooks/, each session file next
+    to its page, and the in-page runtime into site/runtime/."""
+    site = Path(config.site_dir)
     for dest, chapter in sorted(_notebooks.items()):
-        nb = chapter_notebook(chapter, config.site_url or "")
-        write_notebook(nb, Path(config.site_dir) / dest)
+        write_notebook(chapter_notebook(chapter), site / dest)
     _notebooks.clear()
+    for doc in nav_files(Path(config.config_file_path).parent):
+        if doc.suffix == ".ipynb":
+            write_notebook(relinked_notebook(doc), site / NOTEBOOK_FOLDER / doc.name)
+    if not config.site_url:  # a sitemap of paths without the host helps no one
+        for name in ("sitemap.xml", "sitemap.xml.gz"):
+            (site / name).unlink(missing_ok=True)
     try:
         urls = write_runtime(Path(config.config_file_path).parent, Path(config.site_dir))
         write_fonts(Path(config.site_dir))

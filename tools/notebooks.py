@@ -20,7 +20,12 @@ From page to notebook a few things change:
 * Admonitions (``!!! note "Title"``) become block quotes with a bold title,
   and a code annotation ``# (1)!`` becomes the comment ``# (1)``, pointing at
   the numbered list below the cell.
-* Links to other chapters (``nn.md#a-loss``) point at the site's pages.
+* Links are relative and point at notebooks only, so they work the same on
+  the site and in a folder of downloaded notebooks: a link to a chapter
+  (``nn.md#a-loss``) or to the demo opens that notebook
+  (``nn.ipynb#A-loss``: the site keeps all the notebooks in one folder,
+  ``notebooks/``); a page that has no notebook is named in words, unlinked.
+  No address of the site is written into a notebook.
 * An exercise keeps its start block and its check as cells; its wrong answers
   and its solution are cells of their own, collapsed (``source_hidden``).
 
@@ -34,13 +39,13 @@ import textwrap
 from pathlib import Path
 
 import nbformat
+from markdown.extensions.toc import slugify
 
 from tools.book import FENCE_RE, Block, chapter_title, fence_end, read_blocks
 from tools.tangle import prelude
 
 MARKER_RE = re.compile(r"^\s*<!--\s*(pytest[.-]|page:|exercise:).*-->\s*$")
 ADMONITION_RE = re.compile(r'^(\s*)(?:!!!|\?\?\?\+?)\s+([\w-]+)(?:\s+"(.*)")?\s*$')
-CHAPTER_LINK_RE = re.compile(r"(\]\(|^\[[^\]]+\]:\s*)(?!\w+://|#|/)([\w./-]+?)\.md(#[^)\s]*)?")
 LINK_DEF_RE = re.compile(r"^\[([^\]^]+)\]:\s*\S+")
 ANNOTATION_RE = re.compile(r"#\s*\((\d+)\)!")
 
@@ -79,10 +84,63 @@ def needs(package, cell):
 '''
 
 
-def page_url(site_url: str, md_path: str, fragment: str = "") -> str:
-    """Where the page of ``nn.md`` (or ``index.md``) lives on the site."""
-    page = "" if md_path in ("index", "./index") else md_path.removeprefix("./") + "/"
-    return f"{site_url.rstrip('/')}/{page}{fragment or ''}"
+NOTEBOOK_FOLDER = "notebooks"  # in the site: every notebook, side by side
+LINK_RE = re.compile(r"(!?)\[([^\]]*)\]\((?!\w+://|#|/)([^)\s]+?)\.(md|ipynb)(#[^)\s]*)?\)")
+DEF_RE = re.compile(r"^(\[[^\]]+\]:\s*)(?!\w+://|#|/)(\S+?)\.(md|ipynb)(#\S*)?\s*$")
+LOCAL = r"https?://(?:127\.0\.0\.1|localhost)\b[^\s)>]*"
+LOCAL_AUTOLINK_RE = re.compile(rf"<({LOCAL})>")
+LOCAL_LINK_RE = re.compile(rf"\[([^\]]*)\]\(({LOCAL})\)")
+HEADING_RE = re.compile(r"^#{1,6}\s+(.+?)\s*(?:\{[^}]*\})?\s*$")
+
+
+def has_notebook(page: Path) -> bool:
+    """A chapter with Python blocks gets a notebook; a notebook page is one."""
+    return page.suffix == ".ipynb" or (page.suffix == ".md" and bool(read_blocks(page)))
+
+
+def notebook_anchor(page: Path, fragment: str) -> str:
+    """``#a-loss`` (the site's id of the heading "A loss") -> ``#A-loss``, the
+    id Jupyter gives that heading; unchanged if no heading has that id."""
+    if not fragment or page.suffix != ".md":
+        return fragment
+    for line in page.read_text(encoding="utf-8").split("\n"):
+        m = HEADING_RE.match(line)
+        if m and "#" + slugify(m.group(1), "-") == fragment:
+            return "#" + m.group(1).replace(" ", "-")
+    return fragment
+
+
+def notebook_link(folder: Path, target: str, ext: str, fragment: str | None) -> str | None:
+    """Where a notebook links for ``target.md`` / ``target.ipynb`` (relative to
+    ``folder``, the chapter's folder): its sibling notebook, or None."""
+    page = (folder / f"{target}.{ext}").resolve()
+    if not page.is_file() or not has_notebook(page):
+        return None
+    return f"{page.stem}.ipynb{notebook_anchor(page, fragment or '')}"
+
+
+def relink(text: str, folder: Path) -> str:
+    """The Markdown links of a cell, made to point at sibling notebooks."""
+
+    def inline(m):
+        bang, words, target, ext, fragment = m.groups()
+        href = notebook_link(folder, target, ext, fragment)
+        if href is not None:
+            return f"{bang}[{words}]({href})"
+        page = (folder / f"{target}.{ext}").resolve()
+        if not page.is_file():  # a broken link: left as it is, the build reports it
+            return m.group(0)
+        return f"{words} (the page *{chapter_title(page, page.stem)}* of the book)"
+
+    def definition(m):
+        href = notebook_link(folder, m.group(2), m.group(3), m.group(4))
+        return m.group(1) + href if href is not None else m.group(0)
+
+    text = LINK_RE.sub(inline, text)  # a link's words may run over two lines
+    lines = [DEF_RE.sub(definition, line) for line in text.split("\n")]
+    # the address of a local preview (make serve) is no place to send a reader
+    text = LOCAL_AUTOLINK_RE.sub(r"`\1`", "\n".join(lines))
+    return LOCAL_LINK_RE.sub(r"\1 (`\2`)", text)
 
 
 def _admonitions(lines: list[str]) -> list[str]:
@@ -108,20 +166,32 @@ def _admonitions(lines: list[str]) -> list[str]:
     return out
 
 
-def _markdown(lines: list[str], site_url: str, link_defs: list[str]) -> str | None:
+REFERENCE_RE = re.compile(r"\[([^\]]+)\]\[([^\]]*)\]")
+
+
+def _inline_references(text: str, link_defs: list[str]) -> str:
+    """``[words][label]`` with ``[label]: target`` -> ``[words](target)``, so a
+    link to a page is rewritten like any other (tools.notebooks.relink)."""
+    targets = {}
+    for d in link_defs:
+        label, target = re.match(r"^\[([^\]]+)\]:\s*(\S+)", d).groups()
+        targets[label.lower()] = target
+
+    def inline(m):
+        target = targets.get((m.group(2) or m.group(1)).lower())
+        return f"[{m.group(1)}]({target})" if target else m.group(0)
+
+    return REFERENCE_RE.sub(inline, text)
+
+
+def _markdown(lines: list[str], folder: Path, link_defs: list[str]) -> str | None:
     lines = _admonitions(lines)
     text = "\n".join(lines).strip("\n")
     if not text.strip():
         return None
-    if site_url:
-        text = "\n".join(
-            CHAPTER_LINK_RE.sub(
-                lambda m: m.group(1) + page_url(site_url, m.group(2), m.group(3)), line
-            )
-            for line in text.split("\n")
-        )
+    text = relink(_inline_references(text, link_defs), folder)
     # Each Markdown cell is rendered alone: give it the link definitions it uses.
-    used = [d for d in link_defs if f"[{LINK_DEF_RE.match(d).group(1)}]" in text]
+    used = [relink(d, folder) for d in link_defs if f"[{LINK_DEF_RE.match(d).group(1)}]" in text]
     return text + ("\n\n" + "\n".join(used) if used else "")
 
 
@@ -136,7 +206,7 @@ def _code(block: Block) -> str:
     return "\n".join(head + [code])
 
 
-def chapter_notebook(chapter: Path, site_url: str = "") -> nbformat.NotebookNode:
+def chapter_notebook(chapter: Path) -> nbformat.NotebookNode:
     """The notebook of one chapter: the code so far, then the chapter's cells."""
     chapter = Path(chapter)
     text = chapter.read_text(encoding="utf-8")
@@ -146,8 +216,9 @@ def chapter_notebook(chapter: Path, site_url: str = "") -> nbformat.NotebookNode
     link_defs = [line for line in lines if LINK_DEF_RE.match(line)]
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
 
-    where = f"[on the site]({page_url(site_url, chapter.stem)})" if site_url else "on the site"
-    intro = f"*Building micrograd*, chapter **{title}**, as a notebook (read it {where})."
+    intro = (f"*Building micrograd*, chapter **{title}**, as a notebook (the book's site "
+             "shows it as a page). Links to other chapters open their notebooks: keep "
+             "them in one folder.")
     before = prelude(chapter)
     if before:
         cells = [
@@ -184,7 +255,7 @@ def chapter_notebook(chapter: Path, site_url: str = "") -> nbformat.NotebookNode
     prose: list[str] = []
 
     def flush():
-        cell = _markdown(prose, site_url, link_defs)
+        cell = _markdown(prose, chapter.parent, link_defs)
         if cell:
             cells.append(md(cell))
         prose.clear()
@@ -231,3 +302,13 @@ def chapter_notebook(chapter: Path, site_url: str = "") -> nbformat.NotebookNode
 def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+
+
+def relinked_notebook(path: Path) -> nbformat.NotebookNode:
+    """A notebook of docs/ (the demo) as the site offers it for download: its
+    Markdown links to chapters point at their notebooks, next to it."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = relink(cell.source, path.parent)
+    return nb
