@@ -158,7 +158,8 @@ def chapter_figures(chapter: Path, blocks: list[Block], prelude: str) -> dict[in
             for index, result in enumerate(run_chapter(chapter))
             if isinstance(result, Result) and result.figure
         }
-        _write(store, {"key": key, "figures": by_index})
+        # files the chapter writes are named in its code too: key them as the run left them
+        _write(store, {"key": chapter_key(chapter, blocks, prelude), "figures": by_index})
     return {blocks[int(index)].line: svg for index, svg in by_index.items()}
 
 
