@@ -399,6 +399,9 @@ def _notebook_links(html_text: str, page, files) -> str:
                               "page of the book")
         return f'<a href="{target.url_relative_to(page.file)}{m.group(2) or ""}"'
 
+    # a code cell wider than its box scrolls: the keyboard must reach it too
+    html_text = html_text.replace('<div class="highlight-ipynb',
+                                  '<div tabindex="0" class="highlight-ipynb')
     return NB_LINK_RE.sub(link, html_text)
 
 
