@@ -61,6 +61,18 @@ MISTAKES = {
         f'# Bad\n\n{FENCE}{{.python title="micrograd/engine.py"}}\nX = 1\n{FENCE}\n',
         3, "the runner cannot run a fence written",
         'write the language first, then the attributes: ```python title="..."'),
+    "titled block in a tilde fence": (
+        '# Bad\n\n~~~python title="micrograd/engine.py"\nX = 1\n~~~\n',
+        3, "the runner reads backtick fences only", 'write it ```python title="micrograd'),
+    "console session": (
+        f"# Bad\n\n{FENCE}pycon\n>>> 1 + 1\n2\n{FENCE}\n",
+        3, "the runner cannot run a ```pycon block", "write the code in a ```python block"),
+    "block hidden in a comment": (
+        f'# Bad\n\n<!--\n{FENCE}python title="micrograd/engine.py"\nX = 1\n{FENCE}\n-->\n',
+        4, "inside an HTML comment (opened at line 3)", "take it out of the comment"),
+    "time limit that is not a number": (
+        f"# Bad\n\n<!--timeout: long-->\n{FENCE}python\nx = 1\n{FENCE}\n",
+        3, "cannot read '<!--timeout: long-->'", "such as <!--timeout: 300-->"),
     "unbalanced quote in the fence info": (
         f'# Bad\n\n{FENCE}python title="micrograd/engine.py\nX = 1\n{FENCE}\n',
         3, "cannot read the fence info", "quote attribute values in pairs"),

@@ -17,6 +17,7 @@ import ast
 import io
 import re
 import shlex
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -363,6 +364,7 @@ def read_blocks(path: Path) -> list[Block]:
     text = read_chapter(path)
     check_fences(path, text)
     check_output_markers(path, text)
+    check_python_fences(path, text)
     reader = _LineReader(text)
     try:
         raw = extract_from_buffer(reader)
@@ -370,6 +372,7 @@ def read_blocks(path: Path) -> list[Block]:
         hint = next((fix for words, fix in PARSER_HINTS.items() if words in str(exc)), None)
         message = f"pytest-codeblocks: {exc}" + (f"; {hint}" if hint else "")
         raise BookError(path, reader.line, message) from None
+    check_same_blocks(path, text, [cb.lineno for cb in raw])
     page_markers = read_markers(path, text)
     blocks = []
     for cb in raw:
@@ -513,6 +516,148 @@ def check_exercises(path: Path, blocks: list[Block]) -> None:
         if f"check_{name}" not in defined:
             raise BookError(path, check.line, f"the check block of exercise {name!r} must define "
                             f"def check_{name}(): the Check button and the tests call it")
+
+
+# Python fences a reader sees as code but the runner does not run: a console
+# session, another Python, a stub file. Tracebacks are output, not code.
+NOT_RUN_HINTS = {
+    "pycon": "a console session (>>> prompts) cannot be checked: write the code in a "
+             "```python block and what it prints in its expected-output block",
+}
+PY_OUTPUT_LANGS = {"pytb", "py3tb", "py2tb", "pypylog"}
+QUOTED_FENCE_RE = re.compile(r"^\s*>[\s>]*(`{3,}|~{3,})\s*(.*)$")
+TEXT_FIX = ("make it a ```python fence to run it, or a ```text fence if it must not run")
+
+
+def looks_like_python_lang(lang: str) -> bool:
+    """Whether a fence's language is some Python (python, py, pycon, ipython...)."""
+    return (lang.startswith("py") or "python" in lang) and lang not in PY_OUTPUT_LANGS
+
+
+def scan(lines: list[str]) -> list[dict]:
+    """Every fence of a chapter as a Markdown page shows it, in order: its
+    opening index, character, info, and the index of the HTML comment it is
+    inside (None when a reader sees it). A comment's inside is raw HTML, so
+    its fence lines open nothing; a fence's inside is text, so ``<!--`` in it
+    opens nothing either."""
+    out, opened, comment = [], None, None  # comment: index of the open <!--
+    for i, line in enumerate(lines):
+        if opened is None and comment is not None:
+            m = FENCE_RE.match(line)
+            if m:
+                out.append({"at": i, "fence": m.group(2), "info": m.group(3).strip(),
+                            "comment": comment})
+            if "-->" in line:
+                comment = None
+            continue
+        m = FENCE_RE.match(line)
+        if opened is None:
+            if m:
+                opened = {"at": i, "fence": m.group(2), "info": m.group(3).strip(),
+                          "comment": None}
+                out.append(opened)
+            elif "<!--" in line and "-->" not in line[line.index("<!--"):]:
+                comment = i
+        elif (m and m.group(2)[0] == opened["fence"][0]
+              and len(m.group(2)) >= len(opened["fence"]) and not m.group(3).strip()):
+            opened = None
+    return out
+
+
+def check_python_fences(path: Path, text: str) -> None:
+    """Every fence a reader sees as Python runs, or stops the book here.
+
+    Runs: ```python (or py, python3, in any case), of three or more
+    backticks, at the top level or indented in a list or an admonition, with
+    only display attributes. Stops with the line: a Python fence of tildes,
+    in an attribute list ({.python}), in a quote (>), of a language the
+    runner cannot check (pycon, ipython...), an indented code block that
+    reads as Python, and a Python fence hidden in an HTML comment, which
+    readers never see and pytest-codeblocks would still run.
+    """
+    lines = text.splitlines()
+    for fence in scan(lines):
+        info, line = fence["info"], fence["at"] + 1
+        lang = _language(info)
+        if not looks_like_python_lang(lang):
+            continue
+        if fence["comment"] is not None:
+            raise BookError(path, line, f"this {lang} block is inside an HTML comment (opened at "
+                            f"line {fence['comment'] + 1}): readers never see it, yet it would "
+                            "run; delete it, or take it out of the comment")
+        if fence["fence"][0] == "~":
+            raise BookError(path, line, f"the runner reads backtick fences only, so this "
+                            f"{fence['fence']}{info} block would not run; write it "
+                            f"```{info}")
+        if info.startswith("{"):
+            raise BookError(path, line, f"the runner cannot run a fence written "
+                            f"{fence['fence']}{info}; write the language first, then the "
+                            'attributes: ```python title="..."')
+        if lang not in PY_LANGS:
+            hint = NOT_RUN_HINTS.get(lang, TEXT_FIX)
+            raise BookError(path, line, f"the runner cannot run a ```{lang} block, which "
+                            f"readers see as Python code; {hint}")
+    for i, line in enumerate(lines):
+        m = QUOTED_FENCE_RE.match(line)
+        if m and looks_like_python_lang(_language(m.group(2))):
+            raise BookError(path, i + 1, "the runner cannot read a Python block inside a "
+                            "quote (>); take the block out of the quote")
+    check_indented_code(path, lines)
+
+
+def check_indented_code(path: Path, lines: list[str]) -> None:
+    """Stop at an indented code block (four spaces, at the top level) that reads
+    as Python: readers see code the runner never runs."""
+    inside = {i for f in scan(lines) for i in range(f["at"], fence_end(lines, f["at"]) + 1)
+              if f["comment"] is None}
+    container = False  # a list item, an admonition, a footnote or a tab is open
+    previous = ""  # the last non-blank line at the top level
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if i in inside or not line.strip():
+            i += 1
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        if indent == 0:
+            container = bool(re.match(r"([-*+]|\d+[.)])\s|(!!!|\?\?\?\+?|===)\s|\[\^", line))
+            previous = line
+            i += 1
+            continue
+        start = i
+        i += 1
+        while i < len(lines) and i not in inside and (not lines[i].strip() or
+                                                       lines[i].startswith("    ")):
+            i += 1
+        after_blank = start > 0 and not lines[start - 1].strip()
+        if indent < 4 or container or not after_blank or previous.startswith("<"):
+            continue
+        code = textwrap.dedent("\n".join(lines[start:i]))
+        if _reads_as_python(code):
+            raise BookError(path, start + 1, "this indented code block reads as Python, but the "
+                            f"runner only runs fences; {TEXT_FIX}")
+
+
+def _reads_as_python(code: str) -> bool:
+    """Parses as Python and holds a statement: an assignment, a def, an import...
+    (bare expressions alone may be an output, such as ``Value(data=2.0)``)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return any(not isinstance(node, ast.Expr) for node in tree.body)
+
+
+def check_same_blocks(path: Path, text: str, parsed: list[int]) -> None:
+    """pytest-codeblocks' parser (markers, expected outputs) found its blocks
+    where the page shows fences; else the two disagree on what is code."""
+    opening = {f["at"] + 1 for f in scan(text.splitlines()) if f["comment"] is None}
+    for line in parsed:
+        if line not in opening:
+            raise BookError(path, line, "pytest-codeblocks reads a block here, but the page "
+                            "shows this line as text inside another block; close that block "
+                            "with a line of its fence alone (no info after it), or use a "
+                            "longer fence (````) around it")
 
 
 def count_python_fences(text: str) -> int:
