@@ -214,3 +214,11 @@ def test_the_demo_pages_links_resolve_in_the_site(site):
     for href in relative:
         target = (site / "demo" / href).resolve()
         assert target.is_file() or (target / "index.html").is_file(), href
+
+
+def test_the_demos_plots_say_what_they_show(site):
+    html = (site / "demo" / "index.html").read_text()
+    alts = re.findall(r'<img alt="([^"]*)"', html)
+    assert len(alts) == 3, alts  # the data, the loss curve, the decision boundary
+    assert all(a.startswith("A plot") and "drawn by the cell above" in a for a in alts), alts
+    assert "A plot of loss against step, in “The loss curve”" in alts[1]

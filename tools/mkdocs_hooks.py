@@ -184,15 +184,24 @@ def _figure_alt(block: Block, svg: str, before: list[Block]) -> str:
         nodes = svg.count('class="node"')
         return (f"The graph drawn by {last}: {nodes} boxes, one per value and per "
                 "operation, with arrows from each input to what it feeds")
-    label_re = r'set_([xy]label|title)\(\s*["\']([^"\']+)["\']'
-    labels = dict(re.findall(label_re, block.code)) or dict(
-        re.findall(label_re, "".join(b.code for b in before)))
+    what = _plot_words(block.code, "".join(b.code for b in before))
+    return f"A plot of {what or 'what the block above computes'}, drawn by the block above"
+
+
+PLOT_LABEL_RE = re.compile(r'set_([xy]label|title)\(\s*["\']([^"\']+)["\']')
+
+
+def _plot_words(code: str, earlier: str = "") -> str:
+    """"loss against step (title)" from a plot's axis labels and title, found
+    in its code, else in the code before it (a helper); "" if it has none."""
+    labels = dict(PLOT_LABEL_RE.findall(code)) or dict(PLOT_LABEL_RE.findall(earlier))
     if {"xlabel", "ylabel"} <= set(labels):
         what = f"{labels['ylabel']} against {labels['xlabel']}"
     else:
-        what = labels.get("xlabel") or labels.get("ylabel") or "what the block above computes"
-    title = f" ({labels['title']})" if "title" in labels else ""
-    return f"A plot of {what}{title}, drawn by the block above"
+        what = labels.get("xlabel") or labels.get("ylabel") or ""
+    if not what:
+        return labels.get("title", "")
+    return what + (f" ({labels['title']})" if "title" in labels else "")
 
 
 def _chapters(config) -> list[Path]:
@@ -399,10 +408,38 @@ def _notebook_links(html_text: str, page, files) -> str:
                               "page of the book")
         return f'<a href="{target.url_relative_to(page.file)}{m.group(2) or ""}"'
 
+    html_text = _notebook_alts(html_text)
     # a code cell wider than its box scrolls: the keyboard must reach it too
     html_text = html_text.replace('<div class="highlight-ipynb',
                                   '<div tabindex="0" class="highlight-ipynb')
     return NB_LINK_RE.sub(link, html_text)
+
+
+NB_ALT = 'alt="No description has been provided for this image"'
+NB_PARTS_RE = re.compile(r'<h[1-6] id="[^"]*">(?P<heading>[^<]*)<a class="anchor-link"'
+                         r'|<div class="clipboard-copy-txt" id="[^"]*">(?P<code>.*?)</div>'
+                         rf"|(?P<img>{NB_ALT})", re.S)
+
+
+def _notebook_alts(html_text: str) -> str:
+    """A notebook's plots (nbconvert writes "No description has been provided")
+    say what they show: the axes, from the code of their cell, and the section."""
+    heading, code = "", ""
+
+    def part(m):
+        nonlocal heading, code
+        if m.group("heading") is not None:
+            heading = html.unescape(m.group("heading")).strip()
+        elif m.group("code") is not None:
+            code = html.unescape(m.group("code"))
+        else:
+            what = _plot_words(code)
+            alt = (f"A plot of {what}" if what else "A plot") + (
+                f", in “{heading}”" if heading else "") + ", drawn by the cell above"
+            return f'alt="{html.escape(alt, quote=True)}"'
+        return m.group(0)
+
+    return NB_PARTS_RE.sub(part, html_text)
 
 
 def on_post_build(config):
