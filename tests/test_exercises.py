@@ -14,9 +14,10 @@ from tools import cell
 from tools.book import ROOT, BookError, chapters, read_blocks, rel
 from tools.runner import BlockSkipped, chapter_session
 
-# The chapters that end with exercises: Derivatives to Training, and Making it fast
+# The chapters that end with exercises: Derivatives to Training, Making it fast
+# and the closing chapter
 WITH_EXERCISES = ["derivatives", "value", "backprop-by-hand", "backward", "accumulate",
-                  "more-ops", "pytorch", "nn", "training", "fast"]
+                  "more-ops", "pytorch", "nn", "training", "fast", "next-steps"]
 
 
 def exercises(blocks):
