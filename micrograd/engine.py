@@ -7,28 +7,33 @@ from numbers import Real
 class Value:
     """A number in a graph: its data, its grad, and up to two edges back to
     the values it was computed from, each with its local derivative."""
-    __slots__ = ("data", "grad", "label", "_op", "_a", "_da", "_b", "_db")
+    __slots__ = ("data", "grad", "label", "_op", "_a", "_da", "_b", "_db", "__dict__")
 
-    def __init__(self, data, _op="", _a=None, _da=0.0, _b=None, _db=0.0, label=""):
+    def __init__(self, data, _children=(), _op="", label="", _da=0.0, _db=0.0):
         if not isinstance(data, (int, float)) and not isinstance(data, Real):  # fast path first
             raise TypeError(f"Value() needs an int or a float, got {type(data).__name__}")
-        self.data = data
-        self.grad = 0.0
-        self.label = label
-        self._op = _op
-        self._a, self._da = _a, _da  # first input, d(self)/d(_a)
-        self._b, self._db = _b, _db  # second input or None, d(self)/d(_b)
+        self.data, self.grad, self.label, self._op = data, 0.0, label, _op
+        # the inputs, first and second (None where there is none), and the
+        # local derivative of self with respect to each: d(self)/d(_a), d(self)/d(_b)
+        if len(_children) == 2:
+            self._a, self._b = _children
+        elif len(_children) < 2:
+            self._a, self._b = (_children[0] if _children else None), None
+        else:
+            raise ValueError(f"Value() keeps at most two children, got {len(_children)}")
+        self._da, self._db = _da, _db
 
     @property
-    def _prev(self):
-        """The inputs of this value (none for a leaf)."""
-        if self._b is not None:
-            return (self._a, self._b)
-        return () if self._a is None else (self._a,)
+    def _children(self):
+        """The inputs of this value, in order (none for a leaf)."""
+        return () if self._a is None else (self._a,) if self._b is None else (self._a, self._b)
+
+    _prev = property(lambda self: set(self._children))  # as a set, as the original has it
 
     def _backward(self):
         """The chain rule for one node: pass its grad on along each edge."""
-        self._a.grad += self._da * self.grad
+        if self._a is not None:  # a leaf has no edge
+            self._a.grad += self._da * self.grad
         if self._b is not None:
             self._b.grad += self._db * self.grad
 
@@ -37,11 +42,11 @@ class Value:
 
     def __add__(self, other):
         other = other if isinstance(other, Value) else Value(other)
-        return Value(self.data + other.data, "+", self, 1.0, other, 1.0)
+        return Value(self.data + other.data, (self, other), "+", "", 1.0, 1.0)
 
     def __mul__(self, other):
         other = other if isinstance(other, Value) else Value(other)
-        return Value(self.data * other.data, "*", self, other.data, other, self.data)
+        return Value(self.data * other.data, (self, other), "*", "", other.data, self.data)
 
     __radd__ = __add__  # other + self is self + other
     __rmul__ = __mul__  # other * self is self * other
@@ -51,50 +56,53 @@ class Value:
             raise TypeError(f"Value ** {type(k).__name__} is not supported: the exponent must "
                             "be an int or a float (for a Value b, write (b * a.log()).exp())")
         x = self.data
-        if x == 0 and k < 0:
-            raise ZeroDivisionError(f"Value ** {k}: division by zero, {x} ** {k}")
-        if x < 0 and not float(k).is_integer():
+        try:
+            out = x**k
+        except (ZeroDivisionError, OverflowError) as err:  # 0.0 ** -1, 10.0 ** 400
+            why = "divides by zero" if isinstance(err, ZeroDivisionError) else "overflows a float"
+            raise type(err)(f"Value ** {k}: {x} ** {k} {why}") from None
+        if isinstance(out, complex):  # Python's answer for a negative x and a fractional k
             raise ValueError(f"Value ** {k}: {x} ** {k} is not a real number")
         try:
             # k x**(k-1), or its limit where that has no value (k = 0 or x = 0)
-            d = k * x ** (k - 1) if x and k else (math.inf if 0 < k < 1 else float(k == 1))
-            return Value(x**k, f"**{k}", self, d)
-        except OverflowError:
-            raise OverflowError(f"Value ** {k}: {x} ** {k} overflows a float") from None
+            d = k * float(x) ** (k - 1) if x and k else (math.inf if 0 < k < 1 else float(k == 1))
+        except OverflowError:  # too big for a float: infinite, with the sign of x**(k-1)
+            d = k * (math.inf if x > 0 else -math.inf) ** abs(k - 1)
+        return Value(out, (self,), f"**{k}", "", d)
 
     def exp(self):
         try:
             e = math.exp(self.data)
         except OverflowError:
             raise OverflowError(f"Value.exp: exp({self.data}) overflows a float") from None
-        return Value(e, "exp", self, e)
+        return Value(e, (self,), "exp", "", e)
 
     def log(self):
         if self.data <= 0:
             raise ValueError(f"Value.log: log({self.data}) is undefined, the input must be > 0")
-        return Value(math.log(self.data), "log", self, 1 / self.data)
+        return Value(math.log(self.data), (self,), "log", "", 1 / self.data)
 
     def tanh(self):
         t = math.tanh(self.data)
-        return Value(t, "tanh", self, 1 - t**2)
+        return Value(t, (self,), "tanh", "", 1 - t**2)
 
     def relu(self):
-        x = self.data
-        return Value(0.0 if x < 0 else x, "ReLU", self, 1.0 if x > 0 else 0.0)
+        return Value(0.0 if self.data < 0 else self.data, (self,), "ReLU", "", float(self.data > 0))
 
     def __neg__(self):  # -self
-        return Value(-self.data, "neg", self, -1.0)
+        return Value(-self.data, (self,), "neg", "", -1.0)
 
     def __sub__(self, other):  # self - other
         other = other if isinstance(other, Value) else Value(other)
-        return Value(self.data - other.data, "-", self, 1.0, other, -1.0)
+        return Value(self.data - other.data, (self, other), "-", "", 1.0, -1.0)
 
     def __truediv__(self, other):  # self / other
         other = other if isinstance(other, Value) else Value(other)
         x, y = self.data, other.data
         if y == 0:
             raise ZeroDivisionError(f"Value division by zero: {x} / {y}")
-        return Value(x / y, "/", self, 1 / y, other, -x / y**2)
+        # d/dy of x / y is -x / y**2; as -x / y / y, y**2 cannot overflow on the way
+        return Value(x / y, (self, other), "/", "", 1 / y, -x / y / y)
 
     def __rsub__(self, other):  # other - self
         return Value(other) - self
@@ -111,8 +119,7 @@ class Value:
                 topo.append(stack.pop())
             elif v not in visited:
                 visited.add(v)
-                prev = v._prev
-                if prev:  # an inner node: it holds this pass's grad only
+                if prev := v._children:  # an inner node: it holds this pass's grad only
                     v.grad = 0.0
                     stack += (v, None)
                     stack.extend(reversed(prev))  # so the first input comes first
@@ -124,32 +131,32 @@ class Value:
 class _Dot(Value):
     """w · x + b as one node (relu(w · x + b) with relu=True), with an edge to
     every weight, every input and the bias."""
-    __slots__ = ("_ins", "_ds")
+    __slots__ = ("_children", "_ds", "_finite")  # _children: a slot, not Value's property
 
     def __init__(self, w, x, b, relu=False):
+        wd = [wi.data for wi in w]
         try:
             xd = [xi.data for xi in x]
-        except AttributeError:  # plain numbers among the inputs: wrap them
+            act = b.data
+            for wi, xi in zip(wd, xd):  # b + w0 x0 + w1 x1 + ..., in that order
+                act += wi * xi
+        except (AttributeError, TypeError):  # numbers among the inputs (a numpy number's
+            # .data is no number): wrap them, as the scalar path does, and start again
+            if all(isinstance(xi, Value) for xi in x):
+                raise
             x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
-            xd = [xi.data for xi in x]
-        wd = [wi.data for wi in w]
-        act = b.data
-        for wi, xi in zip(wd, xd):  # b + w0 x0 + w1 x1 + ..., in that order
-            act += wi * xi
-        on = act > 0 or not relu  # does a gradient get through?
-        # Value's slots, set directly; _a, _b and their derivatives stay
-        # unset, since _prev and _backward below read _ins and _ds instead
-        self.data, self.grad, self.label = act if on else 0.0, 0.0, ""
-        self._op = "ReLU(dot)" if relu else "dot"
-        self._ins = (*w, *x, b)
-        # d/dw_i = x_i, d/dx_i = w_i, d/db = 1; nothing gets past an off ReLU
-        self._ds = (*xd, *wd, 1.0) if on else ()
-
-    @property
-    def _prev(self):
-        return self._ins
+            return self.__init__(w, x, b, relu)
+        # Value's slots, set directly: _a and _b stay unset, since _backward
+        # below reads _children and _ds instead; _da holds the ReLU's
+        # local derivative (1 where it lets the gradient through, else 0)
+        self.data, self.grad, self.label = 0.0 if relu and act < 0 else act, 0.0, ""
+        self._op, self._da = ("ReLU(dot)", 1.0 if act > 0 else 0.0) if relu else ("dot", 1.0)
+        self._children = (*w, *x, b)
+        self._ds = (*xd, *wd, 1.0)  # d/dw_i = x_i, d/dx_i = w_i, d/db = 1
+        self._finite = math.isfinite(act)  # then so is every w_i, x_i and b
 
     def _backward(self):
-        g = self.grad
-        for v, d in zip(self._ins, self._ds):
-            v.grad += d * g
+        g = self._da * self.grad  # through the ReLU, as the scalar path computes it
+        if g or not self._finite:  # 0 times finite derivatives would add nothing
+            for v, d in zip(self._children, self._ds):
+                v.grad += d * g

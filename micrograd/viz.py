@@ -13,7 +13,7 @@ def trace(root):
             continue
         seen.add(id(v))
         nodes.append(v)
-        for child in v._prev:
+        for child in v._children:
             edges.append((child, v))
             stack.append(child)
     return nodes, edges

@@ -103,10 +103,12 @@ def test_value_repr_shows_data_and_grad():
     assert repr(b) == "Value(data=9.0, grad=1.0)"
 
 
-def test_graph_children_are_kept_in_order():
+def test_graph_children_are_kept_in_order_and_prev_is_their_set():
     a, b = Value(1.0), Value(2.0)
-    assert (a * b)._prev == (a, b)
-    assert (b * a)._prev == (b, a)
+    assert (a * b)._children == (a, b)
+    assert (b * a)._children == (b, a)
+    assert (a * b)._prev == {a, b} and type((a * b)._prev) is set  # the original's type
+    assert (a.relu()._children, a._children, a._prev) == ((a,), (), set())
 
 
 # --- the network modules ------------------------------------------------------
