@@ -73,7 +73,10 @@ def _ops(code: types.CodeType) -> list[tuple[str, object]]:
         name = "LOAD_ATTR" if i.opname == "LOAD_METHOD" else i.opname
         jump = i.opcode in dis.hasjrel or i.opcode in dis.hasjabs  # offsets vary
         keep = isinstance(i.argval, (str, int, type(None))) and not jump
-        out.append((name, i.argval if keep else None))
+        value = i.argval if keep else None
+        if isinstance(value, str) and "<locals>." in value:  # a qualified name (3.10)
+            value = value.rsplit("<locals>.", 1)[-1]
+        out.append((name, value))
     return out
 
 
@@ -88,6 +91,11 @@ def _code_same(a: types.CodeType, b: types.CodeType) -> bool:
     for x, y in zip(a.co_consts, b.co_consts, strict=True):
         if isinstance(x, types.CodeType) and isinstance(y, types.CodeType):
             if not _code_same(x, y):
+                return False
+        elif isinstance(x, str) and isinstance(y, str) and "<locals>." in x + y:
+            # Python 3.10 keeps qualified names of nested functions as constants: a
+            # method written in the class (C.m.<locals>...) or added later (m.<locals>...)
+            if x.rsplit("<locals>.", 1)[-1] != y.rsplit("<locals>.", 1)[-1]:
                 return False
         elif type(x) is not type(y) or x != y:
             return False
