@@ -392,3 +392,17 @@ def test_pytest_refuses_to_run_the_blocks_a_second_time_with_codeblocks(make_boo
     root = make_book({"ch.md": block("x = 1")})
     run = run_pytest(root, "--codeblocks")
     assert run.returncode != 0 and "drop --codeblocks" in run.stderr, run.stderr
+
+
+def test_a_block_reads_no_input_even_when_the_run_has_a_terminal_like_stdin(make_book):
+    # the build run from a terminal: its stdin stays open and never sends a line
+    text = (block("import os\nprint(os.read(0, 10), open(0).read() == '')", "b'' True\n")
+            + block("input('? ')"))
+    root = make_book({"ch.md": text})
+    code = ("import sys\nfrom tools.runner import run_chapter, BlockFailure\n"
+            "try:\n    run_chapter(sys.argv[1])\nexcept BlockFailure as exc:\n    print(exc)\n")
+    run = subprocess.run([sys.executable, "-c", code, str(root / "docs" / "ch.md")],
+                         stdin=subprocess.PIPE, cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)  # a pipe nobody writes to, never closed before the end
+    assert run.stdout.startswith("docs/ch.md:11: the block raised EOFError"), run.stdout
+    assert "a block gets no input" in run.stdout
