@@ -284,3 +284,21 @@ def test_the_contributing_chapter_explains_how_code_carries_from_chapter_to_chap
         assert topic in text, topic
     greeter = next(r for r in runner.run_chapter(path) if "Greeter" in r.block.code)
     assert greeter.output == "hello, micrograd\n"
+
+
+def test_a_named_diagram_uses_its_name_as_its_text_alternative():
+    from graphviz import Digraph
+
+    from tools.book import Block
+    from tools.cell import to_svg
+    from tools.mkdocs_hooks import _figure_alt
+
+    named = Digraph("one neuron: x1 and x2 times w1 and w2, plus b, then tanh")
+    named.edge("x1", "o")
+    block = Block(chapter=ROOT / "docs" / "nn.md", line=1, code="draw_neuron(2)\n")
+    assert _figure_alt(block, to_svg(named), []) == (
+        "The graph drawn by draw_neuron(2): one neuron: x1 and x2 times w1 and w2, "
+        "plus b, then tanh")
+    unnamed = Digraph()
+    unnamed.edge("a", "b")
+    assert "2 boxes, one per value" in _figure_alt(block, to_svg(unnamed), [])
