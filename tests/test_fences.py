@@ -40,6 +40,8 @@ RUNS = {
     "blank lines inside, indented": (
         f"- a step\n\n    {B}python\n    s = '''a\n\n    b'''\n\n"
         f"    print('ok' if s == 'a\\n\\nb' else repr(s))\n    {B}\n"),
+    "after a sentence naming <!--": f"Markers open with `<!--`, then...\n\n{B}python\n"
+                                    f"print('ok')\n{B}\n",
     "after a one-line comment": f"<!-- a note for writers -->\n{B}python\nprint('ok')\n{B}\n",
 }
 

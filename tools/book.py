@@ -559,8 +559,8 @@ def scan(lines: list[str]) -> list[dict]:
                 opened = {"at": i, "fence": m.group(2), "info": m.group(3).strip(),
                           "comment": None}
                 out.append(opened)
-            elif "<!--" in line and "-->" not in line[line.index("<!--"):]:
-                comment = i
+            elif line.lstrip().startswith("<!--") and "-->" not in line:
+                comment = i  # a comment block; one in a sentence is the sentence's
         elif (m and m.group(2)[0] == opened["fence"][0]
               and len(m.group(2)) >= len(opened["fence"]) and not m.group(3).strip()):
             opened = None
