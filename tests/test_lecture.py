@@ -185,7 +185,8 @@ def original(tmp_path_factory):
         pytest.skip(f"could not download {ORIGINAL}'s source from PyPI: "
                     f"{done.stderr.strip()[-300:]}")
     with tarfile.open(archives[0]) as tar:
-        tar.extractall(folder, filter="data")
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # 3.10.12+
+        tar.extractall(folder, **safe)
     return folder / "micrograd-0.1.0"
 
 
