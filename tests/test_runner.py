@@ -246,8 +246,8 @@ ENDS = {  # code: words of the message
         "threading.Thread(target=time.sleep, args=(60,), daemon=True, name='sleeper').start()",
         "the block left thread(s) running: sleeper"),
     "input()": ("name = input('your name? ')", "raised EOFError"),
-    "a loop": ("while True:\n    pass", "did not finish within"),
-    "a long sleep": ("import time\ntime.sleep(3600)", "did not finish within"),
+    "a loop": ("while True:\n    pass", "when stopped"),  # at line 14 or 15
+    "a long sleep": ("import time\ntime.sleep(3600)", "it was at line 15 when stopped"),
     "signal.pause()": ("import signal\nsignal.pause()", "did not finish within"),
     "a lock never released": ("import threading\nlock = threading.Lock()\nlock.acquire()\n"
                               "lock.acquire()", "did not finish within"),

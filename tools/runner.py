@@ -290,11 +290,12 @@ class ChapterRun:
         if isinstance(message, dict) and message.get("start") == index:
             message = self._receive(time.monotonic() + limit)
         if message == "timeout":
+            where = self._where_stuck(block)
             self._kill()
             raise BlockFailure(block, f"the block did not finish within {limit:g} s, the time "
                                "limit for a block; it may loop forever or wait for something. "
                                "If it really needs longer, put <!--timeout: SECONDS--> on the "
-                               "line above its fence")
+                               f"line above its fence{where}")
         if not isinstance(message, dict) or message.get("result") != index:
             raise BlockFailure(block, self._lost(message))
         kind = message["kind"]
@@ -353,6 +354,22 @@ class ChapterRun:
                 "signal...), so this block was not checked and the blocks after it did not run")
         tail = self._log_tail()
         return how + (f"\nits last output:\n{tail}" if tail else "")
+
+    def _where_stuck(self, block: Block) -> str:
+        """The chapter lines the child was running, from its stack (faulthandler)."""
+        start = self.log.seek(0, os.SEEK_END)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.proc.pid, signal.SIGUSR1)
+        name = f'File "{rel(block.chapter)}", line '
+        for _ in range(20):
+            time.sleep(0.05)
+            self.log.seek(start)
+            dump = self.log.read().decode("utf-8", "replace")
+            lines = [row.split(name)[1].split()[0] for row in dump.splitlines() if name in row]
+            if lines:  # innermost first
+                self.log.truncate(start)  # the dump said it; it is no output of the block
+                return f"; it was at line {lines[0]} when stopped"
+        return ""
 
     def _log_tail(self, lines: int = 20) -> str:
         self.log.seek(0)
@@ -416,6 +433,9 @@ def _child(argv: list[str]) -> None:
 
     warnings.simplefilter("error")  # as under pytest (pyproject.toml): a warning fails
     sys.addaudithook(_refuse_signals_out)
+    import faulthandler
+
+    faulthandler.register(signal.SIGUSR1)  # the parent asks where a block is stuck
     try:
         blocks = read_blocks(chapter)
         if len(blocks) != count:
