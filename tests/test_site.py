@@ -222,3 +222,21 @@ def test_the_demos_plots_say_what_they_show(site):
     assert len(alts) == 3, alts  # the data, the loss curve, the decision boundary
     assert all(a.startswith("A plot") and "drawn by the cell above" in a for a in alts), alts
     assert "A plot of loss against step, in “The loss curve”" in alts[1]
+
+
+def test_all_the_notebooks_come_in_one_zip_whose_links_work_unzipped(site, tmp_path):
+    import zipfile
+
+    html = page(site, ROOT / "docs" / "nn.md")
+    links = re.findall(r'<a href="([^"]+)" download>', html)
+    assert "../notebooks/nn.ipynb" in links
+    zipped = next(link for link in links if link.endswith(".zip"))
+    archive = (site / "nn" / zipped).resolve()
+    with zipfile.ZipFile(archive) as z:
+        names = sorted(Path(n).name for n in z.namelist())
+        z.extractall(tmp_path)
+    assert names == sorted(p.name for p in (site / "notebooks").glob("*.ipynb"))
+    folder = next(tmp_path.iterdir())
+    for nb in folder.glob("*.ipynb"):
+        for href in re.findall(r"\]\(([^)\s#:]+\.ipynb)", nb.read_text()):
+            assert (folder / href).is_file(), f"{nb.name}: {href}"

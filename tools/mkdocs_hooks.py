@@ -35,6 +35,7 @@ import posixpath
 import re
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -115,7 +116,9 @@ def _notebook_link(page, chapter: Path, code: str) -> str:
     folder = posixpath.dirname(page.file.dest_uri)
     dest = posixpath.join(NOTEBOOK_FOLDER, f"{chapter.stem}.ipynb")
     _notebooks[dest] = chapter
-    links = f'<a href="{posixpath.relpath(dest, folder or ".")}" download>Download notebook</a>'
+    here = posixpath.relpath(NOTEBOOK_FOLDER, folder or ".")
+    links = (f'<a href="{here}/{chapter.stem}.ipynb" download>Download notebook</a> (or '
+             f'<a href="{here}/{NOTEBOOK_ZIP}" download>all of them, .zip</a>)')
     if code:
         script = f"{chapter.stem}-code-so-far.py"
         title = chapter_title(chapter, chapter.stem)
@@ -442,6 +445,19 @@ def _notebook_alts(html_text: str) -> str:
     return NB_PARTS_RE.sub(part, html_text)
 
 
+NOTEBOOK_ZIP = "micrograd-book-notebooks.zip"
+
+
+def _zip_notebooks(folder: Path) -> None:
+    """All the notebooks in one .zip, in one folder, so that their links to
+    each other work once unzipped; the same bytes for the same notebooks."""
+    with zipfile.ZipFile(folder / NOTEBOOK_ZIP, "w", zipfile.ZIP_DEFLATED) as archive:
+        for nb in sorted(folder.glob("*.ipynb")):
+            info = zipfile.ZipInfo(f"micrograd-book/{nb.name}", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, nb.read_bytes())
+
+
 def on_post_build(config):
     """Write each chapter's notebook (and each notebook page's, links made to
     point at the notebooks next to it) into notebooks/, each session file next
@@ -453,6 +469,7 @@ def on_post_build(config):
     for doc in nav_files(Path(config.config_file_path).parent):
         if doc.suffix == ".ipynb":
             write_notebook(relinked_notebook(doc), site / NOTEBOOK_FOLDER / doc.name)
+    _zip_notebooks(site / NOTEBOOK_FOLDER)
     if not config.site_url:  # a sitemap of paths without the host helps no one
         for name in ("sitemap.xml", "sitemap.xml.gz"):
             (site / name).unlink(missing_ok=True)

@@ -218,7 +218,7 @@ def chapter_notebook(chapter: Path) -> nbformat.NotebookNode:
 
     intro = (f"*Building micrograd*, chapter **{title}**, as a notebook (the book's site "
              "shows it as a page). Links to other chapters open their notebooks: keep "
-             "them in one folder.")
+             "them in one folder (the site offers them all in one .zip).")
     before = prelude(chapter)
     if before:
         cells = [
