@@ -54,7 +54,7 @@ window.mgFigureTools = function (box) {
   bar.setAttribute("aria-label", "View of the figure");
   [["Fit", "Zoom to fit", fit], ["−", "Zoom out", function () { set(scale / 1.25); }],
    ["+", "Zoom in", function () { set(scale * 1.25); }],
-   ["1:1", "Natural size", function () { set(1); }]].forEach(function (b) {
+   ["1:1", "1:1, natural size", function () { set(1); }]].forEach(function (b) {
     var button = document.createElement("button");
     button.type = "button";
     button.textContent = b[0];
