@@ -92,6 +92,7 @@ NOT_RUN = {
     "indented shell": "Text.\n\n    make test-chapter CH=nn\n",
     "indented text in a list": "- one\n\n    x = 1 is not code here\n\n    y = 2\n",
     "indented paragraph of a note": '!!! note "N"\n\n    x = 1 is a statement\n',
+    "a quoted python block shown as Markdown": f"````markdown\n> {B}python\n> x = 1\n> {B}\n````\n",
     "a python block shown as Markdown": f"````markdown\n{B}python\nx = 1\n{B}\n````\n",
     "a python block shown in a longer tilde fence": "~~~~text\n~~~python\nx = 1\n~~~\n~~~~\n",
 }

@@ -539,8 +539,8 @@ def looks_like_python_lang(lang: str) -> bool:
 
 def scan(lines: list[str]) -> list[dict]:
     """Every fence of a chapter as a Markdown page shows it, in order: its
-    opening index, character, info, and the index of the HTML comment it is
-    inside (None when a reader sees it). A comment's inside is raw HTML, so
+    opening and closing index, character, info, and the index of the HTML
+    comment it is inside (None when a reader sees it). A comment's inside is raw HTML, so
     its fence lines open nothing; a fence's inside is text, so ``<!--`` in it
     opens nothing either."""
     out, opened, comment = [], None, None  # comment: index of the open <!--
@@ -549,7 +549,7 @@ def scan(lines: list[str]) -> list[dict]:
             m = FENCE_RE.match(line)
             if m:
                 out.append({"at": i, "fence": m.group(2), "info": m.group(3).strip(),
-                            "comment": comment})
+                            "comment": comment, "close": i})
             if "-->" in line:
                 comment = None
             continue
@@ -557,13 +557,13 @@ def scan(lines: list[str]) -> list[dict]:
         if opened is None:
             if m:
                 opened = {"at": i, "fence": m.group(2), "info": m.group(3).strip(),
-                          "comment": None}
+                          "comment": None, "close": len(lines) - 1}
                 out.append(opened)
             elif line.lstrip().startswith("<!--") and "-->" not in line:
                 comment = i  # a comment block; one in a sentence is the sentence's
         elif (m and m.group(2)[0] == opened["fence"][0]
               and len(m.group(2)) >= len(opened["fence"]) and not m.group(3).strip()):
-            opened = None
+            opened["close"], opened = i, None
     return out
 
 
@@ -600,8 +600,10 @@ def check_python_fences(path: Path, text: str) -> None:
             hint = NOT_RUN_HINTS.get(lang, TEXT_FIX)
             raise BookError(path, line, f"the runner cannot run a ```{lang} block, which "
                             f"readers see as Python code; {hint}")
+    shown = {i for f in scan(lines) if f["comment"] is None
+             for i in range(f["at"], f["close"] + 1)}
     for i, line in enumerate(lines):
-        m = QUOTED_FENCE_RE.match(line)
+        m = QUOTED_FENCE_RE.match(line) if i not in shown else None
         if m and looks_like_python_lang(_language(m.group(2))):
             raise BookError(path, i + 1, "the runner cannot read a Python block inside a "
                             "quote (>); take the block out of the quote")
@@ -611,8 +613,8 @@ def check_python_fences(path: Path, text: str) -> None:
 def check_indented_code(path: Path, lines: list[str]) -> None:
     """Stop at an indented code block (four spaces, at the top level) that reads
     as Python: readers see code the runner never runs."""
-    inside = {i for f in scan(lines) for i in range(f["at"], fence_end(lines, f["at"]) + 1)
-              if f["comment"] is None}
+    inside = {i for f in scan(lines) if f["comment"] is None
+              for i in range(f["at"], f["close"] + 1)}
     container = False  # a list item, an admonition, a footnote or a tab is open
     previous = ""  # the last non-blank line at the top level
     i = 0
