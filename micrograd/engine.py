@@ -18,7 +18,7 @@ class Value:
         if len(_children) == 2:
             self._a, self._b = _children
         elif len(_children) < 2:
-            self._a, self._b = (_children[0] if _children else None), None
+            self._a, self._b = next(iter(_children), None), None  # a leaf's _a is None
         else:
             raise ValueError(f"Value() keeps at most two children, got {len(_children)}")
         self._da, self._db = _da, _db

@@ -129,6 +129,7 @@ def test_a_node_built_by_the_constructor_keeps_children_op_and_label():
         assert (node.data, node._prev, node._op, node.label, node.grad) == (4.0, {a, b}, "+",
                                                                             "s", 0.0)
     assert Value(1.0)._prev == set() and Value(1.0)._op == ""
+    assert Value(2.0, {a}, "neg")._prev == {a}  # children given as a set work too
     assert (a * a)._prev == {a}  # a set: a child used twice is there once
 
 
