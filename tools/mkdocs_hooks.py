@@ -451,6 +451,8 @@ NOTEBOOK_ZIP = "micrograd-book-notebooks.zip"
 def _zip_notebooks(folder: Path) -> None:
     """All the notebooks in one .zip, in one folder, so that their links to
     each other work once unzipped; the same bytes for the same notebooks."""
+    if not any(folder.glob("*.ipynb")):  # a book without notebooks
+        return
     with zipfile.ZipFile(folder / NOTEBOOK_ZIP, "w", zipfile.ZIP_DEFLATED) as archive:
         for nb in sorted(folder.glob("*.ipynb")):
             info = zipfile.ZipInfo(f"micrograd-book/{nb.name}", date_time=(1980, 1, 1, 0, 0, 0))
