@@ -73,7 +73,7 @@ $(VENV)/.torch: $(READY)
 	touch $@
 
 test: setup $(VENV)/.torch check  ## everything: lint, tangle check, chapters, unit tests, site, browser
-	BOOK_BROWSER=required $(BIN)/python -m pytest
+	BOOK_BROWSER=required $(BIN)/python -m pytest -n auto --dist loadgroup
 
 bench: setup  ## time the demo step against karpathy's micrograd 0.1.0 (from PyPI)
 	$(BIN)/python -m bench.run

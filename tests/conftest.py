@@ -1,5 +1,6 @@
 """Shared fixtures: a throw-away book in a temporary folder."""
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -72,8 +73,18 @@ def mkdocs_build(root: Path, site: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
-    """This book's site, built strictly once per test session."""
-    out = tmp_path_factory.mktemp("site")
-    run = mkdocs_build(ROOT, out)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return out
+    """This book's site, built strictly once per test session (with pytest-xdist,
+    once for all workers: the first builds it, the others wait and share it)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        out = tmp_path_factory.mktemp("site")
+        run = mkdocs_build(ROOT, out)
+        assert run.returncode == 0, run.stderr[-3000:]
+        return out
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / "site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "site.built").exists():
+            run = mkdocs_build(ROOT, shared / "site")
+            assert run.returncode == 0, run.stderr[-3000:]
+            (shared / "site.built").touch()
+    return shared / "site"

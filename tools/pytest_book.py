@@ -40,7 +40,10 @@ class ChapterFile(pytest.File):
         self.blocks = read_blocks(self.path)
         self.run_ = None  # the chapter's run, started by its first test
         for index, block in enumerate(self.blocks):
-            yield BlockItem.from_parent(self, name=f"line_{block.line}", index=index)
+            item = BlockItem.from_parent(self, name=f"line_{block.line}", index=index)
+            # with pytest-xdist (make test), a chapter's blocks stay in one worker: one session
+            item.add_marker(pytest.mark.xdist_group(rel(self.path)))
+            yield item
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, BookError):  # file:line: message, no traceback
@@ -91,6 +94,7 @@ class BlockItem(pytest.Item):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "chapter: a code block of a chapter")
+    config.addinivalue_line("markers", "xdist_group(name): run together in one xdist worker")
     if getattr(config.option, "codeblocks", False):
         raise pytest.UsageError(
             "--codeblocks would run the chapters' blocks a second time, each on its own and "
