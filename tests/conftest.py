@@ -1,11 +1,12 @@
 """Shared fixtures: a throw-away book in a temporary folder."""
 
-import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -71,20 +72,54 @@ def mkdocs_build(root: Path, site: Path) -> subprocess.CompletedProcess:
     )
 
 
+def pytest_sessionstart(session):
+    """With pytest-xdist, the controller (which runs no test) builds the site in
+    the background while the workers start on the tests that do not need it."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(session.config.option,
+                                                            "numprocesses", None):
+        return
+    args = [str(a) for a in session.config.args]
+    if args and not any(a.split("::")[0].rstrip("/").startswith("tests") for a in args):
+        return  # only chapters: no test needs the site
+    shared = session.config._tmp_path_factory.getbasetemp()
+    build = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(shared / "site")],
+        cwd=ROOT, env=dict(os.environ, NO_MKDOCS_2_WARNING="1"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+
+    def wait():
+        stderr = build.communicate()[1]
+        name = "site.built" if build.returncode == 0 else "site.failed"
+        (shared / name).write_text(stderr[-3000:])
+
+    threading.Thread(target=wait, daemon=True).start()
+    session.config.stash[SITE_BUILD] = build
+
+
+def pytest_sessionfinish(session):
+    build = session.config.stash.get(SITE_BUILD, None)
+    if build is not None and build.poll() is None:  # no test needed it after all
+        build.kill()
+
+
+SITE_BUILD = pytest.StashKey[subprocess.Popen]()
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
     """This book's site, built strictly once per test session (with pytest-xdist,
-    once for all workers: the first builds it, the others wait and share it)."""
+    once for all workers, by the controller: see pytest_sessionstart)."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         out = tmp_path_factory.mktemp("site")
         run = mkdocs_build(ROOT, out)
         assert run.returncode == 0, run.stderr[-3000:]
         return out
     shared = tmp_path_factory.getbasetemp().parent
-    with open(shared / "site.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (shared / "site.built").exists():
-            run = mkdocs_build(ROOT, shared / "site")
-            assert run.returncode == 0, run.stderr[-3000:]
-            (shared / "site.built").touch()
+    deadline = time.monotonic() + 900
+    while not (shared / "site.built").exists():
+        failed = shared / "site.failed"
+        assert not failed.exists(), f"the site build failed:\n{failed.read_text()}"
+        assert time.monotonic() < deadline, "the site build took over 15 minutes"
+        time.sleep(0.2)
     return shared / "site"
