@@ -88,6 +88,12 @@ def test_train_learns_the_moons_pause_stops_and_reset_starts_over(playground):
     assert 0 <= number(page, "data-accuracy") <= 1
 
 
+def test_training_past_the_demos_100_steps_keeps_learning():
+    """Train runs until paused; the decaying rate must not turn negative."""
+    losses = cpython_losses(250)
+    assert max(losses[150:]) < 0.05, f"the loss climbed again: {max(losses[150:])}"
+
+
 def test_the_first_20_losses_equal_cpythons(playground):
     page = playground()
     shown = press_step(page, 20)
