@@ -1,5 +1,6 @@
 """Shared fixtures: a throw-away book in a temporary folder."""
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -64,12 +65,17 @@ def run_pytest():
     return run
 
 
+def build_command(site: Path) -> list[str]:
+    return [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)]
+
+
+def build_env() -> dict[str, str]:
+    return dict(os.environ, NO_MKDOCS_2_WARNING="1")  # read now: tests set SITE_URL
+
+
 def mkdocs_build(root: Path, site: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
-        cwd=root, env=env, capture_output=True, text=True, timeout=900,
-    )
+    return subprocess.run(build_command(site), cwd=root, env=build_env(),
+                          capture_output=True, text=True, timeout=900)
 
 
 def pytest_sessionstart(session):
@@ -78,15 +84,13 @@ def pytest_sessionstart(session):
     if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(session.config.option,
                                                             "numprocesses", None):
         return
-    args = [str(a) for a in session.config.args]
-    if args and not any(a.split("::")[0].rstrip("/").startswith("tests") for a in args):
-        return  # only chapters: no test needs the site
+    paths = [Path(str(a).split("::")[0]).resolve() for a in session.config.args]
+    if paths and not any(p == ROOT or ROOT / "tests" in [p, *p.parents] for p in paths):
+        return  # only chapters: no test needs the site (else the workers build it)
     shared = session.config._tmp_path_factory.getbasetemp()
-    build = subprocess.Popen(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(shared / "site")],
-        cwd=ROOT, env=dict(os.environ, NO_MKDOCS_2_WARNING="1"),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    (shared / "site.started").touch()
+    build = subprocess.Popen(build_command(shared / "site"), cwd=ROOT, env=build_env(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def wait():
         stderr = build.communicate()[1]
@@ -116,6 +120,13 @@ def site(tmp_path_factory):
         assert run.returncode == 0, run.stderr[-3000:]
         return out
     shared = tmp_path_factory.getbasetemp().parent
+    if not (shared / "site.started").exists():  # the controller did not build it
+        with open(shared / "site.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds, the others wait
+            if not (shared / "site.built").exists():
+                run = mkdocs_build(ROOT, shared / "site")
+                assert run.returncode == 0, run.stderr[-3000:]
+                (shared / "site.built").touch()
     deadline = time.monotonic() + 900
     while not (shared / "site.built").exists():
         failed = shared / "site.failed"

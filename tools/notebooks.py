@@ -41,7 +41,7 @@ from pathlib import Path
 import nbformat
 from markdown.extensions.toc import slugify
 
-from tools.book import FENCE_RE, Block, chapter_title, fence_end, read_blocks
+from tools.book import FENCE_RE, Block, chapter_title, fence_end, read_blocks, read_chapter
 from tools.tangle import prelude
 
 MARKER_RE = re.compile(r"^\s*<!--\s*(pytest[.-]|page:|exercise:).*-->\s*$")
@@ -103,7 +103,7 @@ def notebook_anchor(page: Path, fragment: str) -> str:
     id Jupyter gives that heading; unchanged if no heading has that id."""
     if not fragment or page.suffix != ".md":
         return fragment
-    for line in page.read_text(encoding="utf-8").split("\n"):
+    for line in read_chapter(page).split("\n"):
         m = HEADING_RE.match(line)
         if m and "#" + slugify(m.group(1), "-") == fragment:
             return "#" + m.group(1).replace(" ", "-")
@@ -209,7 +209,7 @@ def _code(block: Block) -> str:
 def chapter_notebook(chapter: Path) -> nbformat.NotebookNode:
     """The notebook of one chapter: the code so far, then the chapter's cells."""
     chapter = Path(chapter)
-    text = chapter.read_text(encoding="utf-8")
+    text = read_chapter(chapter)
     lines = text.split("\n")
     blocks = {b.line: b for b in read_blocks(chapter)}
     title = chapter_title(chapter, chapter.stem)
