@@ -85,6 +85,35 @@ def test_the_python_version_is_part_of_the_key(make_book, monkeypatch):
     assert key(root) != before
 
 
+def test_the_graphviz_that_draws_the_figures_is_part_of_the_key(make_book, monkeypatch):
+    root = book(make_book, "print(6 * 7)", "42\n")
+    before = key(root)
+    assert chapter_cache._graphviz().startswith("dot - graphviz version")
+    monkeypatch.setattr(chapter_cache, "_graphviz", lambda: "dot - graphviz version 99.0")
+    assert key(root) != before
+
+
+def test_outputs_figures_and_skips_come_back_from_the_cache_as_the_run_gave_them(
+        make_book, monkeypatch):
+    root = make_book({"b.md": (
+        f"# B\n\n{FENCE}python\nprint('a', end='')\nprint()\nprint('\\u00e9')\n{FENCE}\n\n"
+        f"{FENCE}python\nimport graphviz\ng = graphviz.Digraph()\ng.edge('x', 'y')\ng\n{FENCE}\n\n"
+        f"<!--pytest.mark.skip(reason='not today')-->\n{FENCE}python\nprint(1)\n{FENCE}\n")})
+    chapter = root / "docs" / "b.md"
+    ran = chapter_cache.chapter_results(chapter)
+
+    def no_run(self):
+        raise AssertionError("the chapter ran again")
+
+    monkeypatch.setattr(runner.ChapterRun, "start", no_run)
+    again = chapter_cache.chapter_results(chapter)
+    assert [type(r) for r in again] == [runner.Result, runner.Result, runner.BlockSkipped]
+    assert [(r.output, r.figure) for r in again[:2]] == [(r.output, r.figure) for r in ran[:2]]
+    assert again[0].output == "a\n\u00e9\n" and again[1].figure.startswith("<svg")
+    assert again[2].reason == ran[2].reason == "not today"
+    assert [r.block for r in again] == read_blocks(chapter)
+
+
 def test_the_tools_are_part_of_the_key(make_book, monkeypatch, tmp_path):
     root = book(make_book, "print(6 * 7)", "42\n")
     before = key(root)

@@ -4,7 +4,8 @@ its chapter shows.
 The notebooks are made by tools/notebooks.py (the same code the site build
 uses) and executed with nbclient in the kernel ``python3`` of this
 virtualenv. Every code cell that comes from a block of the chapter must print
-what that block prints in the chapter's own session (tools.runner), which
+what that block prints in the build's run of the chapter (tools.runner,
+through the build's cache: tools.chapter_cache), which
 for checked blocks is its expected-output; a block that draws a figure must
 show an image. Without torch, the ``%%needs torch`` cells must say they were
 skipped rather than fail.
@@ -19,8 +20,9 @@ import pytest
 from nbclient import NotebookClient
 
 from tools.book import ROOT, chapters, nav_files, read_blocks
+from tools.chapter_cache import chapter_results
 from tools.notebooks import NOTEBOOK_FOLDER, chapter_notebook, relink, relinked_notebook
-from tools.runner import BlockSkipped, run_chapter
+from tools.runner import BlockSkipped
 from tools.tangle import prelude
 
 CHAPTERS = [c for c in chapters() if read_blocks(c)]
@@ -61,7 +63,7 @@ def test_chapter_notebook_runs_and_prints_the_chapters_outputs(chapter):
              + any("matplotlib" in b.code for b in blocks))
     assert len(code_cells) == setup + len(blocks), "one code cell per block, after the setup cells"
 
-    expected = run_chapter(chapter)
+    expected = chapter_results(chapter)  # the build's run of the chapter
     cells = [c for c in execute(nb) if c.cell_type == "code"][setup:]
     for block, cell, result in zip(blocks, cells, expected, strict=True):
         where = f"{block.where} (notebook cell {cell.id})"

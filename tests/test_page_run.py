@@ -3,8 +3,10 @@
 The site is built and served locally as in ``test_browser.py`` (same Tab:
 every request is recorded, one to another host is blocked and fails the
 test). Each chapter's page is opened, every runnable block's Run button is
-pressed in order, and what the page shows must equal what the build's run
-of that block printed (the chapter runner, ``tools.runner.run_chapter``),
+pressed in order (and each exercise's Check, on its start block and on its
+solution), and what the page shows must equal what the build's run
+of that block printed (the chapter runner, through the build's cache:
+``tools.chapter_cache.chapter_results``),
 except where the chapter declares a difference (``<!--page: output-differs``).
 """
 
@@ -24,7 +26,8 @@ from tests.test_browser import (  # noqa: F401  (base_url, browser: fixtures)
     page_path,
 )
 from tools.book import chapters, read_blocks
-from tools.runner import Result, run_chapter
+from tools.chapter_cache import chapter_results
+from tools.runner import Result, chapter_session
 
 RUN_TIMEOUT = 180_000  # ms: the first Run of a page also starts Python
 CHAPTERS = [c for c in chapters() if read_blocks(c)]
@@ -72,8 +75,12 @@ def edit(page, index: int, code: str) -> None:
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
 def test_every_runnable_block_shows_the_output_the_build_checked(open_page, chapter):
+    """Run every block in order, as a reader would; at each exercise, first
+    press Check on the unchanged start (it fails with the check's message, as
+    in CPython), then on the solution (it passes), then restore the start."""
     blocks = read_blocks(chapter)
-    built = run_chapter(chapter)  # what the build shows for each block
+    built = chapter_results(chapter)  # what the build shows for each block
+    messages = cpython_check_messages(chapter, blocks)
     t = open_page(chapter)
     page = t.page
     assert not any("/runtime/" in url or "run-worker" in url for url in t.requests), (
@@ -92,10 +99,13 @@ def test_every_runnable_block_shows_the_output_the_build_checked(open_page, chap
             assert block.page_reason in note.inner_text(), f"{block.where}: no reason shown"
             continue
         assert bar.get_by_role("button", name="Run", exact=True).count() == 1, block.where
-    ran = 0
+    ran = checked = 0
     for index, block in enumerate(blocks):
         if block.page_reason is not None:
             continue
+        if block.exercise and block.exercise[0] == "start":
+            check_exercise(page, blocks, index, messages[block.exercise[1]])
+            checked += 1
         output = run_block(page, index)
         ran += 1
         status, shown = output.get_attribute("data-status"), output.text_content()
@@ -107,7 +117,55 @@ def test_every_runnable_block_shows_the_output_the_build_checked(open_page, chap
             figure = output.locator("xpath=following-sibling::*[1][self::figure]//*[name()='svg']")
             assert figure.count() == (1 if result.figure else 0), f"{block.where}: figure"
     assert ran == sum(b.page_reason is None for b in blocks)
+    assert checked == len(messages), "an exercise was not checked in the page"
     assert any("pyodide.asm.wasm" in url for url in t.requests), "the runtime did not load"
+
+
+def cpython_check_messages(chapter: Path, blocks) -> dict[str, str]:
+    """{exercise: the message check_NAME() gives for the unchanged start block},
+    in CPython, with the chapter run up to that block as the page runs it."""
+    from tests.test_exercises import attempt, exercises
+
+    found = exercises(blocks)
+    if not found:
+        return {}
+    session, messages = chapter_session(chapter), {}
+    for block in blocks:
+        if block.exercise and block.exercise[0] == "start":
+            name = block.exercise[1]
+            messages[name] = attempt(session.namespace, block, found[name]["check"][0], name)
+            if len(messages) == len(found):
+                break
+        if block.page_reason is None:
+            session.run(block)
+    return messages
+
+
+def check_exercise(page, blocks, index: int, message: str) -> None:
+    """Press Check on the start block ``index`` unchanged (it must fail with
+    ``message``, CPython's), then on the solution (it must pass); restore it."""
+    name = blocks[index].exercise[1]
+    solution = next(b for b in blocks if b.exercise == ("solution", name))
+    cell = page.locator(f"div.mg-cell[data-block='{index}']")
+    bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
+    result = cell.locator("xpath=following-sibling::p[@data-check][1]")
+    for answer, status in (("start", "fail"), ("solution", "pass")):
+        if answer == "solution":
+            edit(page, index, solution.code.replace(f"check_{name}()", ""))
+        bar.get_by_role("button", name="Check", exact=True).click()
+        result.and_(page.locator("[data-status]")).wait_for(state="attached",
+                                                            timeout=RUN_TIMEOUT)
+        shown = result.text_content()
+        assert result.get_attribute("data-status") == status, f"{name}: {shown}"
+        if status == "fail":  # the check's message (floats to 9 digits: tanh, see nn.md)
+            assert rounded(message.strip().split("\n")[-1]) in rounded(shown), (name, shown)
+    bar.get_by_role("button", name="Restore").click()
+    assert cell.locator("pre > code").text_content().rstrip("\n") == \
+        blocks[index].code.rstrip("\n"), f"{name}: Restore did not bring the start back"
+
+
+def rounded(text: str) -> str:
+    return re.sub(r"-?\d+\.\d+(e-?\d+)?", lambda m: f"{float(m.group()):.9g}", text)
 
 
 VALUE = next(c for c in CHAPTERS if c.stem == "value")
@@ -273,46 +331,3 @@ def test_an_open_code_annotation_is_not_taken_for_code(open_page):
     out = run_block(page, index)
     assert out.get_attribute("data-status") == "ok", out.text_content()
     assert out.text_content() == (blocks[index].expected_output or "")
-
-
-EXERCISE_CHAPTERS = [c for c in CHAPTERS if any(b.exercise for b in read_blocks(c))]
-
-
-@pytest.mark.parametrize("chapter", EXERCISE_CHAPTERS, ids=[c.stem for c in EXERCISE_CHAPTERS])
-def test_check_fails_the_start_with_the_checks_message_and_passes_the_solution(
-        open_page, chapter):
-    from tests.test_exercises import attempt, exercises
-    from tools.runner import chapter_session
-
-    blocks = read_blocks(chapter)
-    found = exercises(blocks)
-    # the messages CPython gives for the unchanged start blocks
-    session, messages = chapter_session(chapter), {}
-    for block in blocks:
-        if block.exercise and block.exercise[0] == "start":
-            name = block.exercise[1]
-            messages[name] = attempt(session.namespace, block, found[name]["check"][0], name)
-        if block.page_reason is None:
-            session.run(block)
-    page = open_page(chapter).page
-    for name, parts in found.items():
-        index = blocks.index(parts["start"][0])
-        cell = page.locator(f"div.mg-cell[data-block='{index}']")
-        bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
-        result = cell.locator("xpath=following-sibling::p[@data-check][1]")
-        for answer, status in (("start", "fail"), ("solution", "pass")):
-            if answer == "solution":
-                code = parts["solution"][0].code.replace(f"check_{name}()", "")
-                edit(page, index, code)
-            bar.get_by_role("button", name="Check", exact=True).click()
-            result.and_(page.locator("[data-status]")).wait_for(state="attached",
-                                                                timeout=RUN_TIMEOUT)
-            shown = result.text_content()
-            assert result.get_attribute("data-status") == status, f"{name}: {shown}"
-            if status == "fail":  # the check's message (floats to 9 digits: tanh, see nn.md)
-                assert rounded(messages[name].strip().split("\n")[-1]) in rounded(shown), (
-                    name, shown)
-
-
-def rounded(text: str) -> str:
-    return re.sub(r"-?\d+\.\d+(e-?\d+)?", lambda m: f"{float(m.group()):.9g}", text)

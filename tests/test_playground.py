@@ -7,6 +7,9 @@ CPython: the playground chapter's own blocks, through the chapter runner.
 
 from __future__ import annotations
 
+import functools
+import json
+
 import pytest
 
 from tests.test_browser import (  # noqa: F401  (base_url, browser: fixtures)
@@ -37,11 +40,23 @@ def playground(browser, base_url):  # noqa: F811
     close_checked(tabs)
 
 
-def cpython_losses(steps: int, **settings) -> list[float]:
+def in_the_playground(block) -> bool:
+    """Whether the playground's session runs this block (the page leaves out
+    the demonstrations, marked <!--page: playground-skips-->)."""
+    return block.page_reason is None and block.playground_skips is None
+
+
+@functools.cache
+def playground_namespace() -> dict:
+    """The playground's session in CPython: the blocks the page's playground runs."""
     session = chapter_session(PLAYGROUND)
-    for block in read_blocks(PLAYGROUND):
+    for block in filter(in_the_playground, read_blocks(PLAYGROUND)):
         session.run(block)
-    trainer = session.namespace["Trainer"](**settings)
+    return session.namespace
+
+
+def cpython_losses(steps: int, **settings) -> list[float]:
+    trainer = playground_namespace()["Trainer"](**settings)  # a run of its own, from its seed
     return [trainer.step()[0] for _ in range(steps)]
 
 
@@ -86,6 +101,22 @@ def test_train_learns_the_moons_pause_stops_and_reset_starts_over(playground):
     # step 0 shows the new network's loss, before any update: the first step's loss
     assert number(page, "data-loss") == pytest.approx(cpython_losses(1)[0], abs=1e-9)
     assert 0 <= number(page, "data-accuracy") <= 1
+
+
+def test_the_playground_leaves_out_the_demonstrations_and_they_agree_with_it(site):
+    """Train does not wait for the chapter's demonstrations (their 250 steps),
+    and leaving them out changes nothing: a Trainer from the playground's
+    session trains exactly as one made after the whole chapter."""
+    blocks = read_blocks(PLAYGROUND)
+    skipped = [b for b in blocks if b.playground_skips is not None]
+    assert len(skipped) >= 2 and all("trainer.step()" in b.code for b in skipped)
+    data = json.loads((site / "playground" / "playground.session.json").read_text())
+    assert [b["playground"] for b in data["blocks"]] == [in_the_playground(b) for b in blocks]
+    whole = chapter_session(PLAYGROUND)
+    for block in blocks:
+        whole.run(block)
+    trainer = whole.namespace["Trainer"]()
+    assert cpython_losses(5) == [trainer.step()[0] for _ in range(5)]
 
 
 def test_training_past_the_demos_100_steps_keeps_learning():

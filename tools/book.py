@@ -34,8 +34,11 @@ OUTPUT_MARKER_RE = re.compile(r"^\s*<!--[-\s]*pytest-codeblocks:\s*expected-outp
 # right above its fence: <!--page: skip needs matplotlib--> (it cannot run
 # there; the reason is shown instead of a Run button) or
 # <!--page: output-differs timings--> (it runs, but its output is not the
-# build's, so the browser test does not compare it).
-PAGE_MARKERS = ("skip", "output-differs")
+# build's, so the browser test does not compare it). On the playground's page,
+# <!--page: playground-skips REASON--> marks a block the playground does not
+# need (a demonstration, say): its Run button works, but the playground's
+# session leaves it out, so Train starts without waiting for it.
+PAGE_MARKERS = ("skip", "output-differs", "playground-skips")
 # An exercise: <!--exercise: start NAME--> above the block the reader completes,
 # <!--exercise: check NAME--> above the block defining check_NAME(), which
 # raises AssertionError with a helpful message unless the answer is right,
@@ -95,6 +98,7 @@ class Block:
     importorskip: str | None = None
     page_skip: str | None = None  # why it cannot run in the page (a page: marker)
     page_differs: str | None = None  # why its output in the page is not the build's
+    playground_skips: str | None = None  # why the playground's session leaves it out
     exercise: tuple[str, str] | None = None  # (kind, name): ("start", "softmax_loss")
     timeout: float | None = None  # seconds it may run (<!--timeout: N-->); None: the default
 
@@ -403,6 +407,7 @@ def read_blocks(path: Path) -> list[Block]:
             expected_output=cb.expected_output, marks=list(cb.marks),
             importorskip=cb.importorskip, page_skip=page.get("skip"),
             page_differs=page.get("output-differs"),
+            playground_skips=page.get("playground-skips"),
             exercise=next(((k[9:], v) for k, v in page.items() if k.startswith("exercise-")),
                           None),
             timeout=page.get("timeout"),
@@ -448,7 +453,8 @@ def read_markers(path: Path, text: str) -> dict[int, dict]:
         if prefix == "page":
             if keyword not in PAGE_MARKERS:
                 raise BookError(path, i + 1, f"unknown page: marker {keyword!r}; write "
-                                "<!--page: skip REASON--> or <!--page: output-differs REASON-->")
+                                "<!--page: skip REASON-->, <!--page: output-differs REASON--> "
+                                "or <!--page: playground-skips REASON-->")
             if not value:
                 raise BookError(path, i + 1, f"say why: <!--page: {keyword} REASON-->; readers "
                                 "see the reason next to the block")

@@ -2,8 +2,9 @@
 
 Running the chapters is most of the work of a site build, and `mkdocs serve`
 rebuilds the whole site after every save. What a page needs from the run of
-its chapter is small: that it passed, and the figures its blocks drew. Both
-depend only on
+its chapter is small: that it passed, and the figures its blocks drew. The
+tests that compare the page, the notebooks and the site with the build's run
+also need what each block printed. All of it depends only on
 
 * the chapter's Python blocks, in order: code, title, markers and expected
   output, but not their line numbers, so editing prose keeps the key;
@@ -15,11 +16,12 @@ depend only on
 * the versions of the packages its blocks and prelude import (a module of
   the book's own folder counts by its content), and which modules named by
   ``importorskip`` markers are installed;
-* the Python version and the code of the book's tools.
+* the Python version, the code of the book's tools, and the version of
+  Graphviz's ``dot``, which draws the figures.
 
 A hash of these is the key. ``.cache/chapters/<chapter>.json`` holds the key
-of the last run that passed and its figures, by block index. When the key
-matches, the chapter is not run again. A failing run raises as before and
+of the last run that passed and each block's output and figure, in order.
+When the key matches, the chapter is not run again. A failing run raises as before and
 stores nothing, so a broken chapter fails every build until it is fixed.
 Deleting ``.cache/`` is always safe.
 """
@@ -27,19 +29,21 @@ Deleting ``.cache/`` is always safe.
 from __future__ import annotations
 
 import ast
+import fcntl
 import functools
 import hashlib
 import importlib.metadata
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from tools.book import Block, find_root
-from tools.runner import Result, run_chapter
-from tools.tangle import PACKAGE
+from tools.book import Block, find_root, read_blocks
+from tools.runner import BlockSkipped, Result, run_chapter
+from tools.tangle import PACKAGE, prelude
 
 TOOLS = Path(__file__).resolve().parent
 CACHE_DIR = Path(".cache") / "chapters"
@@ -72,6 +76,16 @@ def _version(module: str, root: Path) -> str | None:
     if origin and origin.is_file() and root in origin.resolve().parents:
         return _digest(origin)  # the book's own module: its text
     return "built-in" if spec else None  # the standard library goes with sys.version
+
+
+@functools.lru_cache(maxsize=1)
+def _graphviz() -> str:
+    """The version of Graphviz's ``dot``, which draws the figures."""
+    try:
+        return subprocess.run(["dot", "-V"], capture_output=True, text=True,
+                              timeout=30).stderr.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "none"
 
 
 def _digest(path: Path) -> str:
@@ -121,6 +135,7 @@ def chapter_key(chapter: Path, blocks: list[Block], prelude: str) -> str:
         strings |= more_strings
     parts = {
         "python": [sys.version, sys.implementation.name, sys.platform],
+        "graphviz": _graphviz(),
         "tools": [(p.name, p.read_text()) for p in sorted(TOOLS.glob("*.py"))],
         "prelude": prelude,
         "package": [(p.name, p.read_text()) for p in sorted((root / PACKAGE).glob("*.py"))],
@@ -135,32 +150,47 @@ def chapter_key(chapter: Path, blocks: list[Block], prelude: str) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
-def chapter_figures(chapter: Path, blocks: list[Block], prelude: str) -> dict[int, str]:
-    """Run ``chapter`` (or recall its last passing run): {block line: SVG}.
+def chapter_results(chapter: Path, blocks: list[Block] | None = None,
+                    prelude_code: str | None = None) -> list[Result | BlockSkipped]:
+    """``tools.runner.run_chapter``, or the results of its last passing run
+    with the same key: one ``Result`` or ``BlockSkipped`` per block.
 
-    ``blocks`` and ``prelude`` are the chapter's (``tools.book.read_blocks``,
-    ``tools.tangle.prelude``). Raises ``BlockFailure`` as the runner does.
+    ``blocks`` and ``prelude_code`` are the chapter's (``tools.book.read_blocks``,
+    ``tools.tangle.prelude``), read here when not given. Raises ``BlockFailure``
+    as the runner does, and then stores nothing.
     """
     chapter = Path(chapter)
+    blocks = read_blocks(chapter) if blocks is None else blocks
+    prelude_code = prelude(chapter) if prelude_code is None else prelude_code
     root = find_root(chapter)
     name = chapter.resolve().relative_to(root).as_posix().replace("/", "--")
     store = root / CACHE_DIR / f"{name}.json"
-    key = chapter_key(chapter, blocks, prelude)
-    try:
-        saved = json.loads(store.read_text())
-    except (OSError, ValueError):
-        saved = {}
-    if saved.get("key") == key:
-        by_index = saved["figures"]
-    else:
-        by_index = {
-            str(index): result.figure
-            for index, result in enumerate(run_chapter(chapter))
-            if isinstance(result, Result) and result.figure
-        }
+    store.parent.mkdir(parents=True, exist_ok=True)
+    # one run at a time per chapter: a build and tests asking at once share it
+    with open(store.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        key = chapter_key(chapter, blocks, prelude_code)
+        try:
+            saved = json.loads(store.read_text())
+        except (OSError, ValueError):
+            saved = {}
+        if saved.get("key") == key and len(saved.get("results", ())) == len(blocks):
+            return [BlockSkipped(block, kept["skipped"]) if "skipped" in kept
+                    else Result(block, kept["output"], kept["figure"])
+                    for block, kept in zip(blocks, saved["results"], strict=True)]
+        results = run_chapter(chapter)
+        kept = [{"skipped": r.reason} if isinstance(r, BlockSkipped)
+                else {"output": r.output, "figure": r.figure} for r in results]
         # files the chapter writes are named in its code too: key them as the run left them
-        _write(store, {"key": chapter_key(chapter, blocks, prelude), "figures": by_index})
-    return {blocks[int(index)].line: svg for index, svg in by_index.items()}
+        _write(store, {"key": chapter_key(chapter, blocks, prelude_code), "results": kept})
+        return results
+
+
+def chapter_figures(chapter: Path, blocks: list[Block], prelude_code: str) -> dict[int, str]:
+    """{block line: SVG} of ``chapter_results``: the figures its blocks draw."""
+    return {result.block.line: result.figure
+            for result in chapter_results(chapter, blocks, prelude_code)
+            if isinstance(result, Result) and result.figure}
 
 
 def _write(path: Path, data: dict) -> None:

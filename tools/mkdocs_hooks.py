@@ -137,7 +137,8 @@ def _session(page, chapter: Path, blocks: list[Block], code: str) -> str:
     _sessions[posixpath.join(posixpath.dirname(page.file.dest_uri), name)] = {
         "chapter": rel(chapter),
         "prelude": code,
-        "blocks": [{"line": b.line, "code": b.code, "runs": b.page_reason is None}
+        "blocks": [{"line": b.line, "code": b.code, "runs": b.page_reason is None,
+                    "playground": b.page_reason is None and b.playground_skips is None}
                    for b in blocks],
     }
     return name

@@ -174,9 +174,10 @@
       self.worker = started.worker;
       return started.ready.then(function () { return data; });
     }).then(function (data) {
-      // the page's own blocks define the data sets, Trainer and snapshot
+      // the page's own blocks define the data sets, Trainer and snapshot; the
+      // demonstrations (<!--page: playground-skips-->) are left out
       var chain = Promise.resolve();
-      data.blocks.forEach(function (block) {
+      data.blocks.filter(function (block) { return block.playground; }).forEach(function (block) {
         chain = chain.then(function () { return self.python(block.code, block.line); });
       });
       return chain;
