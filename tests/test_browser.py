@@ -106,11 +106,15 @@ class Tab:
     in ``outside``.
     """
 
+    QUIET = 0.05  # s without a request starting or ending: the page has settled
+
     def __init__(self, browser, base_url, **context_options):
         self.base = base_url
         self.requests: list[str] = []
         self.outside: list[str] = []
         self.errors: list[str] = []
+        self._loading: set = set()  # the page's requests not yet finished or failed
+        self._last = time.monotonic()
         options = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
         self.context = browser.new_context(**{**options, **context_options})
         self.context.route("**/*", self._route)
@@ -118,6 +122,9 @@ class Tab:
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.page.on("websocket", lambda ws: self.outside.append(ws.url))
+        self.page.on("request", self._started)
+        self.page.on("requestfinished", self._ended)
+        self.page.on("requestfailed", self._ended)
 
     def _route(self, route):
         url = route.request.url
@@ -128,15 +135,38 @@ class Tab:
             self.outside.append(url)
             route.abort()
 
+    def _started(self, request):
+        self._loading.add(request)
+        self._last = time.monotonic()
+
+    def _ended(self, request):
+        self._loading.discard(request)
+        self._last = time.monotonic()
+
     def visit(self, path: str):
+        """Open ``path`` and wait until it has loaded (the load event: its
+        scripts, mkdocs-material's and docs/js/*.js, have run) and settled: no
+        request of the page (its worker's too: the search index) is still
+        loading, none started or ended for QUIET seconds, and its fonts are in.
+        (playwright's "networkidle", 500 ms without a request: see ``idle``.)"""
         start = time.perf_counter()
+        self._loading.clear()  # the page we leave: its requests are cancelled
         response = self.page.goto(self.base + path)
-        self.page.wait_for_load_state("networkidle")
+        deadline = time.monotonic() + 30
+        while self._loading or time.monotonic() - self._last < self.QUIET:
+            assert time.monotonic() < deadline, (
+                f"{path}: still loading after 30 s: {[r.url for r in self._loading]}")
+            self.page.wait_for_timeout(20)  # events (requests ending) arrive meanwhile
+        self.page.evaluate("document.fonts.ready.then(() => null)")  # laid out in its fonts
         REPORT["pages"].append((self.base + path, 1000 * (time.perf_counter() - start)))
         assert response is not None and response.status == 200, (
             f"{path}: HTTP {response and response.status}"
         )
         return response
+
+    def idle(self):
+        """Wait for playwright's "networkidle": no request for 500 ms."""
+        self.page.wait_for_load_state("networkidle")
 
     def close(self):
         REPORT["requests"] += len(self.requests)
@@ -202,14 +232,27 @@ def fences(text: str) -> list[tuple[str, str]]:
 
 
 def test_every_page_loads_with_no_console_error_and_no_outside_request(tab):
+    """Every page, checked once it has had no request for 500 ms (playwright's
+    networkidle). The pages take turns in three tabs: while one waits out its
+    500 ms, the next pages load in the others."""
     pages = [page_path(doc) for doc in nav_files()] + ["404.html"]
-    t = tab()
-    for path in pages:
-        before = len(t.requests)
-        t.visit(path)
+    tabs = [tab() for _ in range(3)]
+    waiting = []  # (path, tab, requests before), in the order visited
+
+    def check(path, t, before):
+        t.idle()
         assert len(t.requests) > before, f"{path}: no request recorded; is the recorder working?"
         assert not t.errors, f"{path}: console errors: {t.errors}"
         assert not t.outside, f"{path}: requests to other hosts: {t.outside}"
+
+    for i, path in enumerate(pages):
+        t = tabs[i % len(tabs)]
+        if waiting and waiting[0][1] is t:  # the tab's page is checked before it moves on
+            check(*waiting.pop(0))
+        waiting.append((path, t, len(t.requests)))
+        t.visit(path)
+    for page in waiting:
+        check(*page)
 
 
 def test_a_request_to_another_host_is_caught(tab):
@@ -284,13 +327,14 @@ def test_nn_every_code_block_copies_exactly_its_code(nn_tab):
     python = [content for info, content in fences(NN.read_text()) if info.split()[:1] == ["python"]]
     assert python == [b.code for b in read_blocks(NN)], "the fence scan disagrees with read_blocks"
 
-    blocks = page.locator("article pre:has(> code)")
-    assert blocks.count() == len(expected)
+    # the blocks found once (a locator would search the big page again at each use)
+    blocks = page.locator("article pre:has(> code)").element_handles()
+    assert len(blocks) == len(expected)
     for i, code in enumerate(expected):
-        button = blocks.nth(i).locator("button[data-md-type=copy]")
-        assert button.count() == 1, f"code block {i} has no copy button"
+        buttons = blocks[i].query_selector_all("button[data-md-type=copy]")
+        assert len(buttons) == 1, f"code block {i} has no copy button"
         page.evaluate("navigator.clipboard.writeText('')")
-        button.click()
+        buttons[0].click()  # as a reader clicks: visible, still, not covered
         copied = page.evaluate("navigator.clipboard.readText()")
         # a code annotation's marker (``# (1)!``) is not copied, only the code
         assert copied == ANNOTATION.sub("", code).rstrip("\n"), (
@@ -567,7 +611,12 @@ A11Y_RULES = [
 ]
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
+PALETTES = {"light": "default", "dark": "slate"}  # prefers-color-scheme -> mkdocs-material's
+
+
+# Each palette in pages loaded in it (switched without a reload, Chromium
+# leaves the code blocks in the old palette's colours: their transitions).
+@pytest.mark.parametrize("scheme", PALETTES)
 def test_every_page_passes_the_accessibility_checks(tab, scheme):
     """axe-core (npm, node_modules/axe-core) in each page at 1280 px: contrast of
     the book's colours (WCAG AA) in both palettes, headings in order, every
@@ -575,10 +624,12 @@ def test_every_page_passes_the_accessibility_checks(tab, scheme):
     if not AXE.is_file():
         pytest.fail("node_modules/axe-core is missing: run `npm ci` (make setup)")
     t = tab(color_scheme=scheme)
+    t.context.add_init_script(path=str(AXE))  # in each page as it loads: no injection after
     found = {}
     for doc in nav_files():
         t.visit(page_path(doc))
-        t.page.add_script_tag(path=str(AXE))
+        palette = t.page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+        assert palette == PALETTES[scheme], f"{scheme}: {doc.name}: the palette is {palette}"
         violations = t.page.evaluate(
             """async rules => (await axe.run(document, {runOnly: {type: 'rule', values: rules},
                  resultTypes: ['violations']})).violations.map(v =>

@@ -1,10 +1,11 @@
 """The demo notebook (docs/demo.ipynb): stored clean, and it trains for real.
 
-The notebook is executed once per test run with nbclient, in the ``python3``
-kernel of this virtualenv, from docs/ (where mkdocs-jupyter runs it too), so
-it imports the installed ``micrograd`` package. It trains the network for
-real, so this is one of the slow tests (about 95 s with the lecture's engine,
-under 20 s with the engine of docs/fast.md).
+The notebook is executed once per test run (with pytest-xdist, one worker
+runs this whole file) with nbclient, in the ``python3`` kernel of this
+virtualenv, from docs/ (where mkdocs-jupyter runs it too), so it imports the
+installed ``micrograd`` package. It trains the network for real, so this is
+one of the slow tests (about 95 s with the lecture's engine, under 20 s with
+the engine of docs/fast.md).
 """
 
 import re
@@ -16,6 +17,11 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "docs" / "demo.ipynb"
+
+# With pytest-xdist (make test, --dist loadgroup) this file's tests stay in one
+# worker, so the module-scoped notebook run below happens once, not once a worker.
+# (Under pytest 9.2, pytest-xdist 3.8 ignores every xdist_group: pytest-xdist#1386.)
+pytestmark = pytest.mark.xdist_group("demo-notebook")
 
 
 def stdout(nb) -> str:
