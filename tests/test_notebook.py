@@ -20,7 +20,8 @@ NOTEBOOK = Path(__file__).resolve().parent.parent / "docs" / "demo.ipynb"
 
 # With pytest-xdist (make test, --dist loadgroup) this file's tests stay in one
 # worker, so the module-scoped notebook run below happens once, not once a worker.
-# (Under pytest 9.2, pytest-xdist 3.8 ignores every xdist_group: pytest-xdist#1386.)
+# (pytest is pinned below 9.2, under which pytest-xdist 3.8 ignores every
+# xdist_group, pytest-xdist#1386; tests/test_runner.py checks the grouping.)
 pytestmark = pytest.mark.xdist_group("demo-notebook")
 
 

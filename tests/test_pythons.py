@@ -26,7 +26,7 @@ from tools.book import OUTPUTS_FROM, ROOT
 
 # What the chapters and the package's tests import, pinned as in pyproject.toml,
 # except where a release needs a newer Python
-NEEDS = {"pytest": "9.2.0", "pytest-codeblocks": "0.18.0", "PyYAML": "6.0.4",
+NEEDS = {"pytest": "9.1.1", "pytest-codeblocks": "0.18.0", "PyYAML": "6.0.4",
          "graphviz": "0.21", "hypothesis": "6.170.15", "matplotlib": "3.11.2"}
 OLDER = {10: {"hypothesis": "6.168.5", "matplotlib": "3.10.9"}}
 # The package's own tests, which need nothing but the above

@@ -66,6 +66,21 @@ def test_pytest_fails_naming_file_and_line_when_a_block_raises(make_book, run_py
     assert "not run: the earlier block docs/ch.md:12 failed" in run_pytest(root, "-rs").stdout
 
 
+def test_with_pytest_xdist_each_chapter_runs_in_one_worker(make_book, run_pytest):
+    """make test runs in parallel (-n auto --dist loadgroup); a chapter split
+    between workers would replay its earlier blocks in each (and pytest-xdist
+    3.8 under pytest 9.2 ignores the groups: pytest-xdist#1386)."""
+    blocks = "".join(block(f"x{i} = {i}") for i in range(6))
+    root = make_book({"a.md": "# A\n\n" + blocks, "b.md": "# B\n\n" + blocks})
+    run = run_pytest(root, "-n", "2", "--dist", "loadgroup", "-v", "-v")  # after its -q
+    assert run.returncode == 0, run.stdout[-3000:]
+    workers = {}
+    for worker, chapter in re.findall(r"\[(gw\d+)\][^\n]*?PASSED (docs/\w+\.md)::", run.stdout):
+        workers.setdefault(chapter, set()).add(worker)
+    assert sorted(workers) == ["docs/a.md", "docs/b.md"], run.stdout[-3000:]
+    assert all(len(w) == 1 for w in workers.values()), f"a chapter split between workers: {workers}"
+
+
 def test_pytest_fails_naming_file_and_line_when_an_output_differs(make_book, run_pytest):
     text = "# Probe\n\n" + block("print('a')", "a\n") + block("print(0.1 + 0.2)", "0.3\n")
     root = make_book({"ch.md": text})
