@@ -50,9 +50,8 @@ def open_page(browser, base_url):  # noqa: F811
 def run_block(page, index: int, timeout: int = RUN_TIMEOUT):
     """Press Run on the block with data-block=index; wait for its result."""
     cell = page.locator(f"div.mg-cell[data-block='{index}']")
-    cell.scroll_into_view_if_needed()
     bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
-    bar.get_by_role("button", name="Run", exact=True).click()
+    bar.get_by_role("button", name="Run", exact=True).click()  # scrolls to it, as a reader
     output = output_of(page, index)
     output.and_(page.locator("[data-status]")).wait_for(state="attached", timeout=timeout)
     return output
@@ -90,15 +89,25 @@ def test_every_runnable_block_shows_the_output_the_build_checked(open_page, chap
     assert cells.count() == len(blocks), "every Python block of the chapter is a cell"
     # open the folded blocks (exercises' solutions), as a reader does to run them
     page.evaluate("document.querySelectorAll('article details').forEach(d => d.open = true)")
-    for index, block in enumerate(blocks):
-        cell = cells.nth(index)
-        bar = cell.locator("xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
-        if block.page_reason is not None:
-            assert "mg-norun" in cell.get_attribute("class")
-            note = cell.locator("xpath=following-sibling::p[contains(@class,'mg-norun-note')][1]")
-            assert block.page_reason in note.inner_text(), f"{block.where}: no reason shown"
-            continue
-        assert bar.get_by_role("button", name="Run", exact=True).count() == 1, block.where
+    # each cell: whether it says it cannot run, the note and Run buttons below it (one read)
+    shapes = cells.evaluate_all("""cells => cells.map(c => {
+        let bar = null, note = null;  // up to the next cell
+        for (let e = c.nextElementSibling; e && !e.classList.contains('mg-cell');
+             e = e.nextElementSibling) {
+          if (e.classList.contains('mg-run-bar')) bar = bar || e;
+          if (e.classList.contains('mg-norun-note')) note = note || e;
+        }
+        return [c.classList.contains('mg-norun'), note ? note.innerText : '',
+                bar ? [...bar.querySelectorAll('button')].filter(
+                          b => b.textContent.trim() === 'Run').length : 0]; })""")
+    for block, (norun, note, run_buttons) in zip(blocks, shapes, strict=True):
+        assert norun == (block.page_reason is not None), f"{block.where}: mg-norun is {norun}"
+        if norun:
+            assert block.page_reason in note, f"{block.where}: no reason shown"
+        else:
+            assert run_buttons == 1, f"{block.where}: {run_buttons} Run buttons below it"
+    runs = page.locator("div.mg-run-bar").get_by_role("button", name="Run", exact=True)
+    assert runs.count() == sum(b.page_reason is None for b in blocks), "one Run per runnable block"
     ran = checked = 0
     for index, block in enumerate(blocks):
         if block.page_reason is not None:
@@ -108,14 +117,16 @@ def test_every_runnable_block_shows_the_output_the_build_checked(open_page, chap
             checked += 1
         output = run_block(page, index)
         ran += 1
-        status, shown = output.get_attribute("data-status"), output.text_content()
+        # its status, its text and the drawings in a figure right below it (one read)
+        status, shown, svgs = output.evaluate("""o => [o.getAttribute('data-status'),
+            o.textContent, o.nextElementSibling && o.nextElementSibling.tagName === 'FIGURE'
+            ? o.nextElementSibling.querySelectorAll('svg').length : 0]""")
         assert status == "ok", f"{block.where}: the page says {status}:\n{shown}"
         result = built[index]
         if block.page_differs is None and isinstance(result, Result):
             assert shown == result.output, (
                 f"{block.where}: the page shows\n{shown!r}\nthe build checked\n{result.output!r}")
-            figure = output.locator("xpath=following-sibling::*[1][self::figure]//*[name()='svg']")
-            assert figure.count() == (1 if result.figure else 0), f"{block.where}: figure"
+            assert svgs == (1 if result.figure else 0), f"{block.where}: figure"
     assert ran == sum(b.page_reason is None for b in blocks)
     assert checked == len(messages), "an exercise was not checked in the page"
     assert any("pyodide.asm.wasm" in url for url in t.requests), "the runtime did not load"
