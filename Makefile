@@ -31,9 +31,11 @@ debs:
 	  || { echo "could not install$$missing; install them with apt-get and retry" >&2; exit 1; }; \
 	fi
 
+# --no-compile: Python compiles what it imports when it first imports it; pip
+# would compile every file of every package up front (torch alone: 11 s)
 $(READY): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q --no-compile -e ".[test]"
 	touch $@
 
 $(NODE_READY): package.json package-lock.json
@@ -69,7 +71,7 @@ check: setup  ## lint: ruff over tools/, tests/, bench/ and the code of every ch
 # run with it. Pinned: this exact version is a CPU build on the CI machines.
 TORCH := torch==2.13.0
 $(VENV)/.torch: $(READY)
-	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q --no-compile "$(TORCH)"
 	touch $@
 
 test: setup $(VENV)/.torch check  ## everything: lint, tangle check, chapters, unit tests, site, browser

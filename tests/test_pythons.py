@@ -63,7 +63,7 @@ def venv_for(python: str, minor: int) -> Path:
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=300)
     pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-                          "--disable-pip-version-check", *wanted],
+                          "--disable-pip-version-check", "--no-compile", *wanted],
                          timeout=900, capture_output=True, text=True)
     assert pip.returncode == 0, f"pip on CPython 3.{minor}: {pip.stderr[-1500:]}"
     stamp.write_text("\n".join(wanted))
