@@ -40,17 +40,11 @@ def playground(browser, base_url):  # noqa: F811
     close_checked(tabs)
 
 
-def in_the_playground(block) -> bool:
-    """Whether the playground's session runs this block (the page leaves out
-    the demonstrations, marked <!--page: playground-skips-->)."""
-    return block.page_reason is None and block.playground_skips is None
-
-
 @functools.cache
 def playground_namespace() -> dict:
     """The playground's session in CPython: the blocks the page's playground runs."""
     session = chapter_session(PLAYGROUND)
-    for block in filter(in_the_playground, read_blocks(PLAYGROUND)):
+    for block in (b for b in read_blocks(PLAYGROUND) if b.in_playground):
         session.run(block)
     return session.namespace
 
@@ -111,7 +105,7 @@ def test_the_playground_leaves_out_the_demonstrations_and_they_agree_with_it(sit
     skipped = [b for b in blocks if b.playground_skips is not None]
     assert len(skipped) >= 2 and all("trainer.step()" in b.code for b in skipped)
     data = json.loads((site / "playground" / "playground.session.json").read_text())
-    assert [b["playground"] for b in data["blocks"]] == [in_the_playground(b) for b in blocks]
+    assert [b["playground"] for b in data["blocks"]] == [b.in_playground for b in blocks]
     whole = chapter_session(PLAYGROUND)
     for block in blocks:
         whole.run(block)

@@ -103,6 +103,11 @@ class Block:
     timeout: float | None = None  # seconds it may run (<!--timeout: N-->); None: the default
 
     @property
+    def in_playground(self) -> bool:
+        """Whether the playground's session (docs/js/playground.js) runs it."""
+        return self.page_reason is None and self.playground_skips is None
+
+    @property
     def page_reason(self) -> str | None:
         """Why this block has no Run button in the page, or None."""
         if self.page_skip is not None:

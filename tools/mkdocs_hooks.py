@@ -138,7 +138,7 @@ def _session(page, chapter: Path, blocks: list[Block], code: str) -> str:
         "chapter": rel(chapter),
         "prelude": code,
         "blocks": [{"line": b.line, "code": b.code, "runs": b.page_reason is None,
-                    "playground": b.page_reason is None and b.playground_skips is None}
+                    "playground": b.in_playground}
                    for b in blocks],
     }
     return name
