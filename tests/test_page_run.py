@@ -257,7 +257,7 @@ def test_stop_ends_a_endless_run_and_the_next_run_starts_afresh(open_page):
     page.wait_for_function(
         "() => document.querySelector('.mg-run-output')?.getAttribute('data-state') === 'running'",
         timeout=RUN_TIMEOUT)
-    page.wait_for_timeout(1500)  # it is really looping now
+    page.wait_for_timeout(300)  # it is really looping now
     later = page.locator("div.mg-cell[data-block='2']").locator(
         "xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
     later.get_by_role("button", name="Run", exact=True).click()  # queued behind the loop
@@ -265,7 +265,7 @@ def test_stop_ends_a_endless_run_and_the_next_run_starts_afresh(open_page):
     out = output_of(page, 0)
     out.and_(page.locator("[data-status]")).wait_for(state="attached", timeout=10_000)
     assert out.get_attribute("data-status") == "error" and "Stopped" in out.text_content()
-    page.wait_for_timeout(2000)
+    page.wait_for_timeout(800)  # a wrongly kept run would start a worker at once
     workers = [url for url in t.requests if url.endswith("run-worker.js")]
     assert len(workers) == 1, "a run queued before Stop started a new session"
     assert output_of(page, 2).get_attribute("data-status") is None

@@ -83,9 +83,10 @@ def test_train_learns_the_moons_pause_stops_and_reset_starts_over(playground):
     assert page.locator(".mg-pg-boundary rect").count() >= 400  # the colour map
     assert page.locator(".mg-pg-net .mg-pg-neuron").count() == 16 + 16 + 1
     page.get_by_role("button", name="Pause", exact=True).click()
-    page.wait_for_timeout(1500)  # a chunk in flight may still land
+    # a chunk in flight still lands; then the loop sees the pause and says so
+    page.locator(".mg-pg-status", has_text="paused").wait_for(timeout=15_000)
     paused_at = number(page, "data-step")
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(600)  # longer than a chunk takes
     assert number(page, "data-step") == paused_at, "Pause did not stop training"
     assert number(page, "data-accuracy") >= 0.95
     page.get_by_role("button", name="Reset", exact=True).click()
