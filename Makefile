@@ -14,7 +14,7 @@ DEBS := graphviz:dot chromium:chromium fonts-dejavu-core:/usr/share/fonts/truety
 # The in-page runtime (Pyodide, Graphviz in WebAssembly), pinned by package-lock.json
 NODE_READY := node_modules/.ready
 
-.PHONY: setup debs serve build test tangle check clean bench bench-page chapter test-chapter
+.PHONY: setup debs serve build test tangle check clean bench bench-page bench-suite chapter test-chapter
 
 setup: debs $(READY) $(NODE_READY)
 
@@ -82,6 +82,9 @@ bench: setup  ## time the demo step against karpathy's micrograd 0.1.0 (from PyP
 
 bench-page: setup  ## the in-page runtime: time to first output, training loop vs CPython, bytes
 	$(BIN)/python -m bench.page
+
+bench-suite: setup $(VENV)/.torch  ## the test suite's time by group, and each budget group on its own
+	$(BIN)/python -m bench.suite --separately
 
 clean:
 	rm -rf site .pytest_cache test-artifacts

@@ -1,10 +1,15 @@
-"""Figures are reproducible: the same chapters give the same SVG bytes.
+"""Figures are reproducible, and the whole book runs as one session.
 
-The build's run (remembered between builds by tools.chapter_cache) is
-compared with a run in a fresh Python process, as a second build would make,
-so nothing (ids, hash seeds, dates, figure counters) can carry over between
-them. The site serves these SVGs inline; a diff in them would mean a rebuild
-that changed no chapter still changed the site.
+The build's run of each chapter (remembered between builds by
+tools.chapter_cache) is compared with a run in a fresh Python process, as a
+second build would make, so nothing (ids, hash seeds, dates, figure counters)
+can carry over between them. The site serves these SVGs inline; a diff in
+them would mean a rebuild that changed no chapter still changed the site.
+
+That fresh process runs every block of every chapter in order in a single
+session, as a reader who pastes the whole book into one Python does, with
+every output checked: a chapter must not break the ones after it, and its
+figures must not depend on whether earlier chapters ran in the same session.
 """
 
 import hashlib
@@ -21,43 +26,55 @@ from tools.runner import Result
 # the book's numbers: they differ from run to run by design, and are left out.
 MEASURED = {"docs/fast.md": "timings of the engines on this machine"}
 
-DRAW_ALL = """
+WHOLE_BOOK = """
 import hashlib, json, sys
-from tools.book import chapters, rel
-from tools.runner import run_chapter
+from tools.book import chapters, read_blocks
+from tools.runner import BlockFailure, BlockSkipped, Session
 
-skip = set(sys.argv[1:])
-figures = {}
+session, figures, ran, skipped = Session(), {}, 0, 0
 for chapter in chapters():
-    if rel(chapter) in skip:
-        continue
-    for result in run_chapter(chapter):
-        if getattr(result, "figure", None):
-            figures[result.block.where] = hashlib.sha256(result.figure.encode()).hexdigest()
-print(json.dumps(figures))
+    for block in read_blocks(chapter):
+        try:
+            result = session.run(block)  # checks the block's output
+        except BlockSkipped:
+            skipped += 1
+            continue
+        except BlockFailure as failure:
+            sys.exit(f"{block.where}: {failure}")
+        ran += 1
+        if result.figure:
+            figures[block.where] = hashlib.sha256(result.figure.encode()).hexdigest()
+print(json.dumps({"figures": figures, "ran": ran, "skipped": skipped,
+                  "names": sorted(session.namespace)}))
 """
 
 
-def test_a_fresh_run_draws_the_svg_bytes_of_the_builds_run():
-    """The build's run of each chapter (the one the site shows, remembered in
-    .cache/ by tools.chapter_cache, or made now) against a run in a fresh
-    process with its own hash seed: every figure must have the same bytes."""
+def test_the_whole_book_runs_in_one_fresh_session_and_draws_the_builds_svg_bytes():
+    """One fresh process with its own hash seed runs the whole book as one
+    session (every output checked); each figure must have the bytes of the
+    build's run of its chapter (made per chapter, in the build's process)."""
     assert all((ROOT / chapter).exists() for chapter in MEASURED), "MEASURED names a lost chapter"
     env = dict(os.environ, PYTHONHASHSEED="random")
-    fresh = subprocess.Popen([sys.executable, "-c", DRAW_ALL, *MEASURED], cwd=ROOT, env=env,
+    fresh = subprocess.Popen([sys.executable, "-c", WHOLE_BOOK], cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    built = {}
+    built, blocks = {}, 0
     for chapter in chapters():
+        results = chapter_results(chapter)
+        blocks += len(results)
         if rel(chapter) in MEASURED:
             continue
-        for result in chapter_results(chapter):
+        for result in results:
             if isinstance(result, Result) and result.figure:
                 built[result.block.where] = hashlib.sha256(result.figure.encode()).hexdigest()
-    stdout, stderr = fresh.communicate(timeout=600)
+    stdout, stderr = fresh.communicate(timeout=900)
     assert fresh.returncode == 0, stderr[-3000:]
-    again = json.loads(stdout.strip().splitlines()[-1])
+    run = json.loads(stdout.strip().splitlines()[-1])
+    assert run["ran"] + run["skipped"] == blocks, "the session did not run every block"
+    assert run["ran"] > 40
+    assert {"Value", "MLP", "draw_dot"} <= set(run["names"])
+    again = {where: digest for where, digest in run["figures"].items()
+             if where.split(":")[0] not in MEASURED}
     assert built, f"no figure in any of {len(chapters())} chapters"
-    assert not any(where.split(":")[0] in MEASURED for where in built)
     changed = [where for where in built if built[where] != again.get(where)]
     assert not changed, f"figures that differ between two runs: {changed}"
     assert built.keys() == again.keys()

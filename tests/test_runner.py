@@ -202,18 +202,8 @@ def test_every_chapter_prelude_runs():
         Session(prelude(chapter), str(chapter))
 
 
-def test_whole_book_runs_as_one_session():
-    session = Session()
-    ran = skipped = 0
-    for chapter in chapters():
-        for b in read_blocks(chapter):
-            try:
-                session.run(b)  # raises BlockFailure on an error or a changed output
-                ran += 1
-            except BlockSkipped:
-                skipped += 1
-    assert ran > 40
-    assert {"Value", "MLP", "draw_dot"} <= set(session.namespace)
+# The whole book as one session: tests/test_figures.py, which runs it in a fresh
+# process and compares its figures with the build's too.
 
 
 # --- a check that ran nothing is a failure -------------------------------------
