@@ -39,6 +39,8 @@ OUTPUT_MARKER_RE = re.compile(r"^\s*<!--[-\s]*pytest-codeblocks:\s*expected-outp
 # need (a demonstration, say): its Run button works, but the playground's
 # session leaves it out, so Train starts without waiting for it.
 PAGE_MARKERS = ("skip", "output-differs", "playground-skips")
+# the playground's place in its page (docs/js/run.js looks for the class)
+PLAYGROUND_RE = re.compile(r'<div\b[^>]*\bclass="[^"]*\bmg-playground\b')
 # An exercise: <!--exercise: start NAME--> above the block the reader completes,
 # <!--exercise: check NAME--> above the block defining check_NAME(), which
 # raises AssertionError with a helpful message unless the answer is right,
@@ -461,8 +463,13 @@ def read_markers(path: Path, text: str) -> dict[int, dict]:
                                 "<!--page: skip REASON-->, <!--page: output-differs REASON--> "
                                 "or <!--page: playground-skips REASON-->")
             if not value:
-                raise BookError(path, i + 1, f"say why: <!--page: {keyword} REASON-->; readers "
-                                "see the reason next to the block")
+                who = ("for contributors: readers do not see it" if keyword == "playground-skips"
+                       else "readers see the reason next to the block")
+                raise BookError(path, i + 1, f"say why: <!--page: {keyword} REASON-->; {who}")
+            if keyword == "playground-skips" and not PLAYGROUND_RE.search(text):
+                raise BookError(path, i + 1, "<!--page: playground-skips--> is for the page "
+                                'that has the playground (a <div class="mg-playground">); '
+                                "this page has none, so the marker would do nothing: remove it")
         elif prefix == "exercise":
             if keyword not in EXERCISE_KINDS or not re.fullmatch(r"[a-z_][a-z0-9_]*", value):
                 raise BookError(path, i + 1, f"cannot read {line.strip()!r}; write "
