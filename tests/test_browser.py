@@ -152,17 +152,28 @@ class Tab:
         start = time.perf_counter()
         self._loading.clear()  # the page we leave: its requests are cancelled
         response = self.page.goto(self.base + path)
+        self._settle(path)
+        REPORT["pages"].append((self.base + path, 1000 * (time.perf_counter() - start)))
+        assert response is not None and response.status == 200, (
+            f"{path}: HTTP {response and response.status}"
+        )
+        return response
+
+    def reload(self):
+        """Reload the page, as a reader does, and wait as ``visit`` does."""
+        self._loading.clear()
+        response = self.page.reload()
+        self._settle(self.page.url)
+        assert response is not None and response.status == 200, self.page.url
+        return response
+
+    def _settle(self, path: str) -> None:
         deadline = time.monotonic() + 30
         while self._loading or time.monotonic() - self._last < self.QUIET:
             assert time.monotonic() < deadline, (
                 f"{path}: still loading after 30 s: {[r.url for r in self._loading]}")
             self.page.wait_for_timeout(20)  # events (requests ending) arrive meanwhile
         self.page.evaluate("document.fonts.ready.then(() => null)")  # laid out in its fonts
-        REPORT["pages"].append((self.base + path, 1000 * (time.perf_counter() - start)))
-        assert response is not None and response.status == 200, (
-            f"{path}: HTTP {response and response.status}"
-        )
-        return response
 
     def idle(self):
         """Wait for playwright's "networkidle": no request for 500 ms."""

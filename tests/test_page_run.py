@@ -227,8 +227,7 @@ def test_edits_survive_a_reload_until_restored_and_copy_takes_the_edit(open_page
     t = open_page(VALUE, permissions=["clipboard-read", "clipboard-write"])
     page = t.page
     edit(page, 1, "print('edited by a reader')\n")
-    page.reload()
-    page.wait_for_load_state("networkidle")
+    t.reload()
     code = page.locator("div.mg-cell[data-block='1'] pre > code")
     assert "edited by a reader" in code.text_content()
     page.locator("div.mg-cell[data-block='1'] button[data-md-type=copy]").click()
@@ -238,8 +237,7 @@ def test_edits_survive_a_reload_until_restored_and_copy_takes_the_edit(open_page
     bar = page.locator("div.mg-cell[data-block='1']").locator(
         "xpath=following-sibling::div[contains(@class,'mg-run-bar')][1]")
     bar.get_by_role("button", name="Restore").click()
-    page.reload()
-    page.wait_for_load_state("networkidle")
+    t.reload()
     assert "edited by a reader" not in code.text_content()
     stored = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('mg-edit:'))")
     assert stored == []
