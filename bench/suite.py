@@ -20,13 +20,20 @@ wall time against its budget (issue 11, item 8):
 * the other CPythons the package claims (tests/test_pythons.py), an issue of
   its own with no budget: reported only.
 
+The machine's speed changes from day to day (a shared virtual machine), so
+the report starts and ends with a yardstick: the median time of the demo's
+training step (bench/workload.py, the book's default engine, in CPython),
+to compare runs made on different days.
+
 Exits 1 if a run fails or, with ``--separately``, a group is over its budget.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,6 +75,14 @@ BUDGETS = [  # (name, pytest arguments, seconds or None)
 ]
 
 
+def yardstick() -> float:
+    """Milliseconds per training step of the demo (median of 20), in a fresh process."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "workload.py"),
+                           "--package", str(ROOT), "--steps", "20"],
+                          capture_output=True, text=True, check=True)
+    return 1000 * statistics.median(json.loads(done.stdout)["times"])
+
+
 def group_of(classname: str) -> str:
     """The group of a JUnit test case: docs.value.md, tests.test_tangle(.Class)."""
     package, _, rest = classname.partition(".")
@@ -105,6 +120,7 @@ def main() -> int:
     options = parser.parse_args()
     print(f"{os.cpu_count()} cores; warm only if .cache/ was filled by an earlier run "
           f"({'present' if (ROOT / '.cache' / 'chapters').is_dir() else 'absent'})")
+    print(f"yardstick: the demo's training step takes {yardstick():.1f} ms on this machine now")
     with tempfile.TemporaryDirectory() as tmp:
         xml = Path(tmp) / "suite.xml"
         wall = run([], xml)
@@ -115,6 +131,7 @@ def main() -> int:
     for name, seconds in sorted(times.items(), key=lambda item: -item[1]):
         print(f"  {seconds:6.1f} s  {100 * seconds / total:4.1f} %  {name}")
     if not options.separately:
+        print(f"yardstick at the end: {yardstick():.1f} ms")
         return 0
     print("\neach budget group on its own:")
     over = False
@@ -125,6 +142,7 @@ def main() -> int:
             + ("within" if seconds <= budget else "OVER"))
         over |= budget is not None and seconds > budget
         print(f"  {seconds:6.1f} s  {name}  ({verdict})")
+    print(f"yardstick at the end: {yardstick():.1f} ms")
     return 1 if over else 0
 
 
