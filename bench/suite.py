@@ -1,11 +1,15 @@
 """How long the test suite takes, split by group, against issue 11's budgets.
 
-    make bench-suite          (or: .venv/bin/python -m bench.suite)
+    make bench-suite    (.venv/bin/python -m bench.suite --separately)
+    .venv/bin/python -m bench.suite      (the whole suite only)
 
-Runs the suite as ``make test`` does (pytest-xdist, ``-n auto --dist
-loadgroup``, the browser tests required) and reports its wall time and, for
-each group of tests, the sum of their times (setup, call and teardown, from
-pytest's JUnit XML) and its share of the whole. Run it twice in a row for the
+Runs the tests as ``make test`` does (pytest-xdist, ``-n auto --dist
+loadgroup``, the browser tests required; not the lint before them) and
+reports their wall time and, for each group of tests, the sum of their times
+(setup, call and teardown, from pytest's JUnit XML) and its share of the
+whole. The shares are rough: the site build that the controller starts is
+in no test's time, and a fixture's first setup (the browser's start, say)
+counts for whichever test needed it first. Run it twice in a row for the
 warm figures: the first run of a clone fills .cache/ (the chapters' runs, the
 other CPythons' venvs, the demo notebook's page).
 

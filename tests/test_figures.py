@@ -20,27 +20,29 @@ import sys
 
 from tools.book import ROOT, chapters, rel
 from tools.chapter_cache import chapter_results
-from tools.runner import Result
+from tools.runner import BlockSkipped, Result
 
 # Chapters whose figures show measurements taken while the page is built, not
 # the book's numbers: they differ from run to run by design, and are left out.
 MEASURED = {"docs/fast.md": "timings of the engines on this machine"}
 
 WHOLE_BOOK = """
-import hashlib, json, sys
+import hashlib, json, sys, warnings
 from tools.book import chapters, read_blocks
 from tools.runner import BlockFailure, BlockSkipped, Session
 
-session, figures, ran, skipped = Session(), {}, 0, 0
+warnings.simplefilter("error")  # as under pytest and in the build's runs
+session, figures, ran, skipped = Session(), {}, 0, []
 for chapter in chapters():
     for block in read_blocks(chapter):
+        print("running", block.where, file=sys.stderr, flush=True)  # names a block that hangs
         try:
             result = session.run(block)  # checks the block's output
         except BlockSkipped:
-            skipped += 1
+            skipped.append(block.where)
             continue
         except BlockFailure as failure:
-            sys.exit(f"{block.where}: {failure}")
+            sys.exit(failure.message)
         ran += 1
         if result.figure:
             figures[block.where] = hashlib.sha256(result.figure.encode()).hexdigest()
@@ -55,21 +57,32 @@ def test_the_whole_book_runs_in_one_fresh_session_and_draws_the_builds_svg_bytes
     build's run of its chapter (made per chapter, in the build's process)."""
     assert all((ROOT / chapter).exists() for chapter in MEASURED), "MEASURED names a lost chapter"
     env = dict(os.environ, PYTHONHASHSEED="random")
-    fresh = subprocess.Popen([sys.executable, "-c", WHOLE_BOOK], cwd=ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    built, blocks = {}, 0
-    for chapter in chapters():
-        results = chapter_results(chapter)
-        blocks += len(results)
-        if rel(chapter) in MEASURED:
-            continue
-        for result in results:
-            if isinstance(result, Result) and result.figure:
-                built[result.block.where] = hashlib.sha256(result.figure.encode()).hexdigest()
-    stdout, stderr = fresh.communicate(timeout=900)
+    command = [sys.executable, "-X", "utf8", "-c", WHOLE_BOOK]
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as fresh:
+        try:
+            built, build_skipped, blocks = {}, [], 0
+            for chapter in chapters():
+                results = chapter_results(chapter)
+                blocks += len(results)
+                build_skipped += [r.block.where for r in results if isinstance(r, BlockSkipped)]
+                if rel(chapter) in MEASURED:
+                    continue
+                for result in results:
+                    if isinstance(result, Result) and result.figure:
+                        built[result.block.where] = hashlib.sha256(
+                            result.figure.encode()).hexdigest()
+            stdout, stderr = fresh.communicate(timeout=900)
+        except subprocess.TimeoutExpired:
+            fresh.kill()
+            stdout, stderr = fresh.communicate()
+            raise AssertionError(f"the session ran 15 minutes: {stderr.splitlines()[-1]}") from None
+        finally:
+            fresh.kill()  # a no-op once it has ended
     assert fresh.returncode == 0, stderr[-3000:]
     run = json.loads(stdout.strip().splitlines()[-1])
-    assert run["ran"] + run["skipped"] == blocks, "the session did not run every block"
+    assert run["ran"] + len(run["skipped"]) == blocks, "the session did not run every block"
+    assert run["skipped"] == build_skipped, "the session skipped other blocks than the build"
     assert run["ran"] > 40
     assert {"Value", "MLP", "draw_dot"} <= set(run["names"])
     again = {where: digest for where, digest in run["figures"].items()

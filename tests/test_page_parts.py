@@ -51,12 +51,19 @@ def test_page_markers_attach_to_the_block_below(make_book):
 
 @pytest.mark.parametrize("text, line, words", [
     ("<!--page: sikp typo-->\n```python\nx = 1\n```\n", 1, "unknown page: marker 'sikp'"),
-    ("<!--page: skip-->\n```python\nx = 1\n```\n", 1, "readers see the reason"),
-    ("<!--page: playground-skips-->\n```python\nx = 1\n```\n", 1, "readers do not see it"),
+    ("<!--page: skip-->\n```python\nx = 1\n```\n", 1, "say why: <!--page: skip REASON-->; "
+     "readers see the reason"),
+    ("<!--page: playground-skips-->\n```python\nx = 1\n```\n", 1, "say why: <!--page: "
+     "playground-skips REASON-->; for contributors: readers do not see it"),
     ("# Ch\n\n<!--page: playground-skips a demo-->\n```python\nx = 1\n```\n", 3,
      "this page has none"),
-    ('<div class="mg-player"></div>\n<!--page: playground-skips a demo-->\n```python\nx\n```\n',
-     2, "this page has none"),
+    *[(f"{div}\n\n<!--page: playground-skips a demo-->\n```python\nx\n```\n",
+       div.count("\n") + 3, "this page has none") for div in (
+        '<div class="mg-player"></div>',
+        '<div class="mg-playground-note"></div>',
+        '<!-- <div class="mg-playground"></div> -->',
+        '```html\n<div class="mg-playground"></div>\n```',
+    )],
     ("<!--page: skip why-->\n\nSome prose.\n\n```python\nx = 1\n```\n", 1, "not followed"),
     ("<!--page: skip why-->\n```text\nx = 1\n```\n", 1, "not a Python block"),
     ("text\n\n<!--page: skip a-->\n<!--page: skip b-->\n```python\nx = 1\n```\n", 4,
@@ -69,8 +76,10 @@ def test_a_wrong_page_marker_is_an_error_with_its_line(make_book, text, line, wo
     assert err.value.line == line and words in err.value.message, str(err.value)
 
 
-def test_playground_skips_works_on_the_page_with_the_playground(make_book):
-    root = make_book({"ch.md": '<div class="mg-playground" markdown="0"></div>\n\n'
+@pytest.mark.parametrize("div", ['<div class="mg-playground" markdown="0"></div>',
+                                 "<div id='pg' class='wide mg-playground'></div>"])
+def test_playground_skips_works_on_the_page_with_the_playground(make_book, div):
+    root = make_book({"ch.md": f"{div}\n\n"
                                "<!--page: playground-skips a demo-->\n```python\nx = 1\n```\n"})
     [block] = read_blocks(root / "docs" / "ch.md")
     assert block.playground_skips == "a demo" and not block.in_playground

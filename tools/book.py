@@ -39,8 +39,9 @@ OUTPUT_MARKER_RE = re.compile(r"^\s*<!--[-\s]*pytest-codeblocks:\s*expected-outp
 # need (a demonstration, say): its Run button works, but the playground's
 # session leaves it out, so Train starts without waiting for it.
 PAGE_MARKERS = ("skip", "output-differs", "playground-skips")
-# the playground's place in its page (docs/js/run.js looks for the class)
-PLAYGROUND_RE = re.compile(r'<div\b[^>]*\bclass="[^"]*\bmg-playground\b')
+# the playground's place in its page: an element of class mg-playground, as
+# docs/js/run.js looks for it (not in a fence or an HTML comment)
+PLAYGROUND_RE = re.compile(r"""<\w[^>]*\sclass\s*=\s*["'](?:[^"']*\s)?mg-playground["'\s]""")
 # An exercise: <!--exercise: start NAME--> above the block the reader completes,
 # <!--exercise: check NAME--> above the block defining check_NAME(), which
 # raises AssertionError with a helpful message unless the answer is right,
@@ -466,7 +467,9 @@ def read_markers(path: Path, text: str) -> dict[int, dict]:
                 who = ("for contributors: readers do not see it" if keyword == "playground-skips"
                        else "readers see the reason next to the block")
                 raise BookError(path, i + 1, f"say why: <!--page: {keyword} REASON-->; {who}")
-            if keyword == "playground-skips" and not PLAYGROUND_RE.search(text):
+            if keyword == "playground-skips" and not PLAYGROUND_RE.search(re.sub(
+                    r"<!--.*?-->", "", "\n".join(line for n, line in enumerate(lines)
+                                                   if n not in inside), flags=re.DOTALL)):
                 raise BookError(path, i + 1, "<!--page: playground-skips--> is for the page "
                                 'that has the playground (a <div class="mg-playground">); '
                                 "this page has none, so the marker would do nothing: remove it")
