@@ -70,9 +70,8 @@ AXE = "tests/test_browser.py::test_every_page_passes_the_accessibility_checks"
 IN_PAGE = ["tests/test_page_run.py", "tests/test_playground.py"]
 BUDGETS = [  # (name, pytest arguments, seconds or None)
     ("suite at the issue, with its own tests",
-     ["--ignore=tests/test_page_run.py", "--ignore=tests/test_playground.py",
-      "--ignore=tests/test_pythons.py", f"--deselect={AXE}[light]",
-      f"--deselect={AXE}[dark]"], 120),
+     [*(f"--ignore={path}" for path in [*IN_PAGE, "tests/test_pythons.py"]),
+      f"--deselect={AXE}[light]", f"--deselect={AXE}[dark]"], 120),
     ("browser tests of later issues (in-page, playground, axe)",
      [*IN_PAGE, f"{AXE}[light]", f"{AXE}[dark]"], 120),
     ("other CPythons", ["tests/test_pythons.py"], None),

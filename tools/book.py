@@ -442,6 +442,12 @@ def _indented_code(text: str, line: int, parsed: str) -> str:
                    for row in body)
 
 
+def _has_playground(lines: list[str], inside: set[int]) -> bool:
+    """Whether the page shows the playground: its element outside fences and comments."""
+    shown = "\n".join(line for n, line in enumerate(lines) if n not in inside)
+    return bool(PLAYGROUND_RE.search(re.sub(r"<!--.*?-->", "", shown, flags=re.DOTALL)))
+
+
 def read_markers(path: Path, text: str) -> dict[int, dict]:
     """{fence line: {keyword: value, "at": marker line}} for the book's own
     markers: ``<!--page: KEYWORD REASON-->`` and ``<!--exercise: KIND NAME-->``
@@ -467,9 +473,7 @@ def read_markers(path: Path, text: str) -> dict[int, dict]:
                 who = ("for contributors: readers do not see it" if keyword == "playground-skips"
                        else "readers see the reason next to the block")
                 raise BookError(path, i + 1, f"say why: <!--page: {keyword} REASON-->; {who}")
-            if keyword == "playground-skips" and not PLAYGROUND_RE.search(re.sub(
-                    r"<!--.*?-->", "", "\n".join(line for n, line in enumerate(lines)
-                                                   if n not in inside), flags=re.DOTALL)):
+            if keyword == "playground-skips" and not _has_playground(lines, inside):
                 raise BookError(path, i + 1, "<!--page: playground-skips--> is for the page "
                                 'that has the playground (a <div class="mg-playground">); '
                                 "this page has none, so the marker would do nothing: remove it")
