@@ -11,7 +11,8 @@ the run). It reports, on this machine:
    the first Run adds (the runtime, the wheels, the session file);
 2. the time from pressing Run on the chapter's first block to its output,
    with a cold cache (a new browser profile) and a warm one (the same
-   profile, opening another chapter, as a reader moving on does);
+   profile, opening another chapter, as a reader moving on does: Python
+   starts from the copy the first page kept, docs/js/run-worker.js);
 3. the training chapter's loop (its block ``for k in range(20): ...``) run
    in the page, against the same code after the same blocks in CPython (the
    build's runner), as a ratio: the median of several runs of each, timed

@@ -99,8 +99,30 @@ def browser():
     (ARTIFACTS / "browser-report.txt").write_text("\n".join(lines) + "\n")
 
 
+class Reader:
+    """One reader's browser profile, for the pages a module opens one after
+    another: what a page keeps in Cache Storage (the in-page runtime's copy of
+    Python as started: docs/js/run-worker.js) the next page finds, as when a
+    reader goes from chapter to chapter. localStorage (a reader's edits) is
+    cleared as each page closes, so a test leaves nothing for the next.
+    """
+
+    def __init__(self, browser):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                           color_scheme="light")
+        self.tab: Tab | None = None  # the page open now: its requests go to it
+        self.context.route("**/*", self._route)
+
+    def _route(self, route):
+        if self.tab is None:  # a page closed, its worker still asking
+            route.abort()
+        else:
+            self.tab._route(route)
+
+
 class Tab:
-    """A page in a fresh context that records requests and console errors.
+    """A page that records requests and console errors: in a fresh context, or
+    the next page of a ``Reader``'s (``reader=``, with no context options).
 
     Requests to the local server go through; any other is aborted and kept
     in ``outside``.
@@ -108,16 +130,22 @@ class Tab:
 
     QUIET = 0.05  # s without a request starting or ending: the page has settled
 
-    def __init__(self, browser, base_url, **context_options):
+    def __init__(self, browser, base_url, reader: Reader | None = None, **context_options):
         self.base = base_url
         self.requests: list[str] = []
         self.outside: list[str] = []
         self.errors: list[str] = []
         self._loading: set = set()  # the page's requests not yet finished or failed
         self._last = time.monotonic()
-        options = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
-        self.context = browser.new_context(**{**options, **context_options})
-        self.context.route("**/*", self._route)
+        self.reader = reader
+        if reader is None:
+            options = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
+            self.context = browser.new_context(**{**options, **context_options})
+            self.context.route("**/*", self._route)
+        else:
+            assert not context_options and reader.tab is None, "one page of a reader at a time"
+            self.context = reader.context
+            reader.tab = self
         self.page = self.context.new_page()
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
@@ -182,7 +210,15 @@ class Tab:
     def close(self):
         REPORT["requests"] += len(self.requests)
         REPORT["blocked"] += self.outside
-        self.context.close()
+        if self.reader is None:
+            self.context.close()
+            return
+        try:
+            if self.page.url.startswith(self.base):
+                self.page.evaluate("localStorage.clear()")
+        finally:
+            self.page.close()
+            self.reader.tab = None
 
 
 def close_checked(tabs: list[Tab]) -> None:
@@ -192,6 +228,13 @@ def close_checked(tabs: list[Tab]) -> None:
         t.close()
         assert not outside, f"requests to other hosts: {outside}"
         assert not errors, f"console errors: {errors}"
+
+
+@pytest.fixture(scope="module")
+def reader(browser):
+    r = Reader(browser)
+    yield r
+    r.context.close()
 
 
 @pytest.fixture

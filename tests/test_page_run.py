@@ -18,12 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import (  # noqa: F401  (base_url, browser: fixtures)
+from tests.test_browser import (  # noqa: F401  (base_url, browser, reader: fixtures)
+    Reader,
     Tab,
     base_url,
     browser,
     close_checked,
     page_path,
+    reader,
 )
 from tools.book import chapters, read_blocks
 from tools.chapter_cache import chapter_results
@@ -34,11 +36,13 @@ CHAPTERS = [c for c in chapters() if read_blocks(c)]
 
 
 @pytest.fixture
-def open_page(browser, base_url):  # noqa: F811
+def open_page(browser, base_url, reader):  # noqa: F811
+    """Open a chapter: the next page of the module's reader, or with context
+    options (a phone, permissions), a page in a fresh context."""
     tabs = []
 
     def open_(chapter: Path, **options) -> Tab:
-        t = Tab(browser, base_url, **options)
+        t = Tab(browser, base_url, None if options else reader, **options)
         tabs.append(t)
         t.visit(page_path(chapter))
         return t
@@ -340,3 +344,76 @@ def test_an_open_code_annotation_is_not_taken_for_code(open_page):
     out = run_block(page, index)
     assert out.get_attribute("data-status") == "ok", out.text_content()
     assert out.text_content() == (blocks[index].expected_output or "")
+
+
+STORE = "micrograd-book-python"  # docs/js/run-worker.js: the copy of Python as started
+PROBE = "import random\nprint(hash('micrograd'), random.random())\n"
+
+
+def probe(t: Tab) -> tuple[str, str]:
+    """Run PROBE as block 0 of the Value chapter: (the str hash, a random number)."""
+    t.visit(page_path(VALUE))
+    edit(t.page, 0, PROBE)
+    out = run_block(t.page, 0)
+    assert out.get_attribute("data-status") == "ok", out.text_content()
+    salt, number = out.text_content().split()
+    return salt, number
+
+
+def kept_copy(t: Tab) -> str:
+    """The one copy of Python kept in Cache Storage (waiting while it is
+    written): its URL, once it is checked to be gzip of an interpreter's memory."""
+    for _ in range(300):
+        urls = t.page.evaluate("async s => (await (await caches.open(s)).keys()).map(r => r.url)",
+                               STORE)
+        if urls:
+            break
+        t.page.wait_for_timeout(100)
+    assert len(urls) == 1, f"copies of Python kept: {urls}"
+    url = urls[0]
+    assert url.startswith(t.base + "runtime/pyodide-") and url.endswith("/memory-snapshot.gz")
+    size = t.page.evaluate("""async ([s, url]) => (await new Response(
+        (await (await caches.open(s)).match(url)).body.pipeThrough(
+          new DecompressionStream('gzip'))).arrayBuffer()).byteLength""", [STORE, url])
+    assert size > 10_000_000, f"the kept copy holds {size} bytes"
+    return url
+
+
+def test_a_later_page_starts_from_a_kept_copy_of_python_and_a_damaged_copy_is_dropped(
+        browser, base_url):  # noqa: F811
+    """The first page keeps a copy of Python as started; the next starts from it
+    (the same str hash salt: the same interpreter memory) with random numbers of
+    its own. A damaged copy (cut short, or gzip of other bytes) is dropped:
+    Python starts as usual (a new salt), the chapter runs and a good copy is kept."""
+    own = Reader(browser)  # a new profile: no copy yet
+    try:
+        def page() -> Tab:
+            return Tab(browser, base_url, own)
+
+        tabs = [page()]
+        first = probe(tabs[-1])
+        url = kept_copy(tabs[-1])
+        close_checked(tabs[-1:])
+        tabs.append(page())
+        later = probe(tabs[-1])
+        assert later[0] == first[0], "the later page did not start from the kept copy"
+        assert later[1] != first[1], "a session from the copy repeats the random numbers"
+        damages = {
+            "cut short": "b => b.slice(0, b.byteLength >> 1)",
+            "gzip of other bytes": """async () => new Response(new Blob([new Uint8Array(4e6)
+                .map((_, i) => i * 7919)]).stream().pipeThrough(new CompressionStream('gzip'))
+                ).arrayBuffer()""",
+        }
+        for how, damage in damages.items():
+            tabs[-1].page.evaluate(f"""async ([store, url]) => {{
+                const cache = await caches.open(store);
+                const bytes = await (await cache.match(url)).arrayBuffer();
+                await cache.put(url, new Response(await ({damage})(bytes))); }}""", [STORE, url])
+            close_checked(tabs[-1:])
+            tabs.append(page())
+            salt, _ = probe(tabs[-1])
+            assert salt != first[0], f"{how}: Python started from the damaged copy"
+            assert kept_copy(tabs[-1]) == url, how
+        close_checked(tabs[-1:])
+    finally:
+        own.context.close()

@@ -12,12 +12,13 @@ import json
 
 import pytest
 
-from tests.test_browser import (  # noqa: F401  (base_url, browser: fixtures)
+from tests.test_browser import (  # noqa: F401  (base_url, browser, reader: fixtures)
     ARTIFACTS,
     Tab,
     base_url,
     browser,
     close_checked,
+    reader,
 )
 from tools.book import ROOT, read_blocks
 from tools.runner import chapter_session
@@ -27,11 +28,11 @@ TIMEOUT = 180_000
 
 
 @pytest.fixture
-def playground(browser, base_url):  # noqa: F811
+def playground(browser, base_url, reader):  # noqa: F811
     tabs = []
 
     def open_(**options):
-        t = Tab(browser, base_url, **options)
+        t = Tab(browser, base_url, None if options else reader, **options)
         tabs.append(t)
         t.visit("playground/")
         return t.page

@@ -21,8 +21,7 @@ async function start(msg) {
     import(base(msg.runtime.viz)),
   ]);
   const [pyodide, viz] = await Promise.all([
-    // input() meets the end of its input at once (an EOFError), never a prompt
-    loadPyodide({ indexURL, packages: [], stdin: () => null }),
+    startPython(loadPyodide, indexURL),
     vizModule.instance(),
   ]);
   await pyodide.loadPackage(msg.runtime.wheels.map(base), {
@@ -32,6 +31,55 @@ async function start(msg) {
   cell.render_dot = (source) => viz.renderString(source, { format: "svg" });
   chapter = msg.chapter;
   namespace = cell.new_namespace(msg.prelude, `<prelude of ${chapter}>`);
+}
+
+// Starting Python (about 2 s here) is mostly CPython initialising itself. The
+// first page to start it keeps a copy of the interpreter's memory as it is
+// right after that (a Pyodide memory snapshot, taken before the book's code is
+// loaded), gzipped in the browser's Cache Storage, one copy per Pyodide
+// version. The next page, or the next start after Stop, starts from the copy
+// in about a quarter of the time. Where there is no Cache Storage (a page
+// served over plain http to another machine) Python starts the ordinary way,
+// as it does when the copy does not load (gzip's checksum catches a damaged
+// one) or Python then fails to start: the copy is dropped and made again.
+// A session from the copy gets its own random numbers (random.seed() reseeds
+// from the system); str hashes are salted as in the copy, as with one fixed
+// PYTHONHASHSEED for this browser.
+const STORE = "micrograd-book-python";
+let copy = null;  // {store, key} of the copy this session started from
+
+async function startPython(loadPyodide, indexURL) {
+  // input() meets the end of its input at once (an EOFError), never a prompt
+  const options = { indexURL, packages: [], stdin: () => null };
+  const key = indexURL + "memory-snapshot.gz";
+  const store = self.caches && self.CompressionStream
+    ? await caches.open(STORE).catch(() => null) : null;
+  const saved = store ? await store.match(key).catch(() => null) : null;
+  if (saved) {
+    try {
+      const bytes = await new Response(saved.body.pipeThrough(new DecompressionStream("gzip")))
+        .arrayBuffer();
+      const pyodide = await loadPyodide({ ...options, _loadSnapshot: new Uint8Array(bytes) });
+      if (pyodide.runPython("import random; random.seed(); sum(range(10))") !== 45) {
+        throw new Error("the copy of Python does not compute");
+      }
+      copy = { store, key };
+      return pyodide;
+    } catch (err) {
+      await store.delete(key).catch(() => {});
+    }
+  }
+  const pyodide = await loadPyodide({ ...options, _makeSnapshot: Boolean(store) });
+  if (store) {
+    const gzipped = new Blob([pyodide.makeMemorySnapshot()]).stream()
+      .pipeThrough(new CompressionStream("gzip"));
+    // stored in the background; the copies of other versions are dropped
+    store.put(key, new Response(gzipped))
+      .then(() => store.keys())
+      .then((keys) => Promise.all(keys.filter((r) => r.url !== key).map((r) => store.delete(r))))
+      .catch(() => {});
+  }
+  return pyodide;
 }
 
 function run(msg) {
@@ -65,6 +113,7 @@ self.onmessage = async (event) => {
       await start(msg);
       postMessage({ type: "ready" });
     } catch (err) {
+      if (copy) await copy.store.delete(copy.key).catch(() => {});  // the next start is afresh
       postMessage({ type: "failed", error: String(err && err.message || err) });
     }
   } else if (msg.type === "run") {
