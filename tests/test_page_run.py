@@ -384,18 +384,15 @@ def test_a_later_page_starts_from_a_kept_copy_of_python_and_a_damaged_copy_is_dr
     """The first page keeps a copy of Python as started; the next starts from it
     (the same str hash salt: the same interpreter memory) with random numbers of
     its own. A damaged copy (cut short, or gzip of other bytes) is dropped:
-    Python starts as usual (a new salt), the chapter runs and a good copy is kept."""
+    Python starts the ordinary way (a new salt), and a good copy is kept again."""
     own = Reader(browser)  # a new profile: no copy yet
     try:
-        def page() -> Tab:
-            return Tab(browser, base_url, own)
-
-        tabs = [page()]
-        first = probe(tabs[-1])
-        url = kept_copy(tabs[-1])
-        close_checked(tabs[-1:])
-        tabs.append(page())
-        later = probe(tabs[-1])
+        t = Tab(browser, base_url, own)
+        first = probe(t)
+        url = kept_copy(t)
+        close_checked([t])
+        t = Tab(browser, base_url, own)
+        later = probe(t)
         assert later[0] == first[0], "the later page did not start from the kept copy"
         assert later[1] != first[1], "a session from the copy repeats the random numbers"
         damages = {
@@ -405,15 +402,15 @@ def test_a_later_page_starts_from_a_kept_copy_of_python_and_a_damaged_copy_is_dr
                 ).arrayBuffer()""",
         }
         for how, damage in damages.items():
-            tabs[-1].page.evaluate(f"""async ([store, url]) => {{
+            t.page.evaluate(f"""async ([store, url]) => {{
                 const cache = await caches.open(store);
                 const bytes = await (await cache.match(url)).arrayBuffer();
                 await cache.put(url, new Response(await ({damage})(bytes))); }}""", [STORE, url])
-            close_checked(tabs[-1:])
-            tabs.append(page())
-            salt, _ = probe(tabs[-1])
+            close_checked([t])
+            t = Tab(browser, base_url, own)
+            salt, _ = probe(t)
             assert salt != first[0], f"{how}: Python started from the damaged copy"
-            assert kept_copy(tabs[-1]) == url, how
-        close_checked(tabs[-1:])
+            assert kept_copy(t) == url, how
+        close_checked([t])
     finally:
         own.context.close()
