@@ -21,7 +21,8 @@ the run). It reports, on this machine:
    calls: the demo's 2-16-16-1 network on 100 moons, fused), milliseconds per
    step in the page against CPython (goal: within 3x);
 5. the playground's first Step, from the press to the step shown, in a page
-   whose Python has not started yet (the runtime files from the cache): what
+   whose Python has not started yet (the runtime files from the cache, Python
+   from the copy an earlier page kept): what
    a reader waits for before the playground moves.
 
 Exits 1 if a block's result in the page is an error, or any request leaves
@@ -199,7 +200,7 @@ def main() -> int:
     print(f"  page / CPython:              {ratio:9.2f}x  (goal: within 3x: "
           f"{'met' if ratio <= 3 else 'MISSED'})")
     print(f"  first Step -> step shown:    {first_step:9.2f} s  (Python started for the "
-          "playground, runtime from the cache)")
+          "playground, from the kept copy)")
     if outside:
         print(f"requests to other hosts: {outside}")
         return 1

@@ -99,6 +99,9 @@ def browser():
     (ARTIFACTS / "browser-report.txt").write_text("\n".join(lines) + "\n")
 
 
+CONTEXT = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
+
+
 class Reader:
     """One reader's browser profile, for the pages a module opens one after
     another: what a page keeps in Cache Storage (the in-page runtime's copy of
@@ -108,8 +111,7 @@ class Reader:
     """
 
     def __init__(self, browser):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                           color_scheme="light")
+        self.context = browser.new_context(**CONTEXT)
         self.tab: Tab | None = None  # the page open now: its requests go to it
         self.context.route("**/*", self._route)
 
@@ -139,14 +141,14 @@ class Tab:
         self._last = time.monotonic()
         self.reader = reader
         if reader is None:
-            options = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
-            self.context = browser.new_context(**{**options, **context_options})
+            self.context = browser.new_context(**{**CONTEXT, **context_options})
             self.context.route("**/*", self._route)
         else:
             assert not context_options and reader.tab is None, "one page of a reader at a time"
             self.context = reader.context
-            reader.tab = self
         self.page = self.context.new_page()
+        if reader is not None:
+            reader.tab = self
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.page.on("websocket", lambda ws: self.outside.append(ws.url))
@@ -223,11 +225,12 @@ class Tab:
 
 def close_checked(tabs: list[Tab]) -> None:
     """Close the tabs; fail if one had a console error or asked another host."""
+    errors = [e for t in tabs for e in t.errors]
+    outside = [url for t in tabs for url in t.outside]
     for t in tabs:
-        errors, outside = list(t.errors), list(t.outside)
         t.close()
-        assert not outside, f"requests to other hosts: {outside}"
-        assert not errors, f"console errors: {errors}"
+    assert not outside, f"requests to other hosts: {outside}"
+    assert not errors, f"console errors: {errors}"
 
 
 @pytest.fixture(scope="module")

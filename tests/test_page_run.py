@@ -401,6 +401,7 @@ def test_a_later_page_starts_from_a_kept_copy_of_python_and_a_damaged_copy_is_dr
                 .map((_, i) => i * 7919)]).stream().pipeThrough(new CompressionStream('gzip'))
                 ).arrayBuffer()""",
         }
+        made = first[0]  # the salt of the start the kept copy comes from
         for how, damage in damages.items():
             t.page.evaluate(f"""async ([store, url]) => {{
                 const cache = await caches.open(store);
@@ -408,9 +409,13 @@ def test_a_later_page_starts_from_a_kept_copy_of_python_and_a_damaged_copy_is_dr
                 await cache.put(url, new Response(await ({damage})(bytes))); }}""", [STORE, url])
             close_checked([t])
             t = Tab(browser, base_url, own)
+            warnings: list[str] = []
+            t.page.on("console", lambda m, w=warnings: m.type == "warning" and w.append(m.text))
             salt, _ = probe(t)
-            assert salt != first[0], f"{how}: Python started from the damaged copy"
+            assert salt != made, f"{how}: Python started from the damaged copy"
+            assert any("kept copy did not load" in w for w in warnings), (how, warnings)
             assert kept_copy(t) == url, how
+            made = salt
         close_checked([t])
     finally:
         own.context.close()

@@ -36,17 +36,18 @@ async function start(msg) {
 // Starting Python (about 2 s here) is mostly CPython initialising itself. The
 // first page to start it keeps a copy of the interpreter's memory as it is
 // right after that (a Pyodide memory snapshot, taken before the book's code is
-// loaded), gzipped in the browser's Cache Storage, one copy per Pyodide
-// version. The next page, or the next start after Stop, starts from the copy
-// in about a quarter of the time. Where there is no Cache Storage (a page
-// served over plain http to another machine) Python starts the ordinary way,
-// as it does when the copy does not load (gzip's checksum catches a damaged
-// one) or Python then fails to start: the copy is dropped and made again.
-// A session from the copy gets its own random numbers (random.seed() reseeds
-// from the system); str hashes are salted as in the copy, as with one fixed
-// PYTHONHASHSEED for this browser.
+// loaded: 31 MB, about 6 MB gzipped) in the browser's Cache Storage, one copy
+// per Pyodide version. The next page, or the next start after Stop, restores
+// the copy and has Python ready in about a quarter of the time. Where there is
+// no Cache Storage (a page served over plain http to another machine) Python
+// starts the ordinary way, as it does when the copy does not load (gzip's
+// checksum catches a damaged one, Pyodide a copy of another build): the copy
+// is dropped and made again. A session from the copy gets its own random
+// numbers (random.seed() reseeds from the system); str hashes keep the copy's
+// salt, as with one fixed PYTHONHASHSEED for this browser. The snapshot options
+// are Pyodide's private API, pinned with it by package-lock.json; any failure
+// of theirs falls back to the ordinary start.
 const STORE = "micrograd-book-python";
-let copy = null;  // {store, key} of the copy this session started from
 
 async function startPython(loadPyodide, indexURL) {
   // input() meets the end of its input at once (an EOFError), never a prompt
@@ -61,25 +62,40 @@ async function startPython(loadPyodide, indexURL) {
         .arrayBuffer();
       const pyodide = await loadPyodide({ ...options, _loadSnapshot: new Uint8Array(bytes) });
       if (pyodide.runPython("import random; random.seed(); sum(range(10))") !== 45) {
-        throw new Error("the copy of Python does not compute");
+        throw new Error("Python from the copy does not compute");
       }
-      copy = { store, key };
+      delete pyodide._api?.config?._loadSnapshot;  // Pyodide keeps its options: let it go
       return pyodide;
     } catch (err) {
+      console.warn(`Python starts the ordinary way; its kept copy did not load: ${err}`);
       await store.delete(key).catch(() => {});
     }
   }
   const pyodide = await loadPyodide({ ...options, _makeSnapshot: Boolean(store) });
   if (store) {
-    const gzipped = new Blob([pyodide.makeMemorySnapshot()]).stream()
-      .pipeThrough(new CompressionStream("gzip"));
-    // stored in the background; the copies of other versions are dropped
-    store.put(key, new Response(gzipped))
-      .then(() => store.keys())
-      .then((keys) => Promise.all(keys.filter((r) => r.url !== key).map((r) => store.delete(r))))
-      .catch(() => {});
+    try {
+      keep(store, key, pyodide.makeMemorySnapshot());
+    } catch (err) {
+      console.warn(`no copy of Python kept: ${err}`);
+    }
   }
   return pyodide;
+}
+
+// Store the copy gzipped, in the background; drop this site's copies for other
+// Pyodide versions (the keys under the same runtime/ folder).
+function keep(store, key, snapshot) {
+  const runtime = new URL("..", key).href;
+  const gzipped = new ReadableStream({
+    start(controller) { controller.enqueue(snapshot); controller.close(); },
+  }).pipeThrough(new CompressionStream("gzip"));
+  store.put(key, new Response(gzipped))
+    .then(() => store.keys())
+    .then((keys) => Promise.all(keys
+      .filter((r) => r.url !== key && r.url.startsWith(runtime)
+        && r.url.endsWith("/memory-snapshot.gz"))
+      .map((r) => store.delete(r))))
+    .catch((err) => console.warn(`no copy of Python kept: ${err}`));
 }
 
 function run(msg) {
@@ -113,7 +129,6 @@ self.onmessage = async (event) => {
       await start(msg);
       postMessage({ type: "ready" });
     } catch (err) {
-      if (copy) await copy.store.delete(copy.key).catch(() => {});  // the next start is afresh
       postMessage({ type: "failed", error: String(err && err.message || err) });
     }
   } else if (msg.type === "run") {
