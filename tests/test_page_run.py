@@ -15,14 +15,17 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.test_browser import (  # noqa: F401  (base_url, browser, reader: fixtures)
+    CHROMIUM_ARGS,
     Reader,
     Tab,
     base_url,
     browser,
+    chromium,
     close_checked,
     page_path,
     reader,
@@ -419,3 +422,42 @@ def test_a_later_page_starts_from_a_kept_copy_of_python_and_a_damaged_copy_is_dr
         close_checked([t])
     finally:
         own.context.close()
+
+
+def test_a_page_served_to_another_machine_runs_without_a_kept_copy(browser, base_url):  # noqa: F811
+    """Over plain http from another host (``make serve ADDR=0.0.0.0:8000`` read
+    on a phone) a page is no secure context: no Cache Storage, so no copy of
+    Python is kept and Python starts the ordinary way; the blocks run as anywhere."""
+    port = urlsplit(base_url).port
+    other = browser.browser_type.launch(  # book.example is this machine, by name
+        executable_path=chromium(),
+        args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP book.example 127.0.0.1"])
+    try:
+        t = Tab(other, f"http://book.example:{port}/")
+        t.visit(page_path(VALUE))
+        assert t.page.evaluate("[isSecureContext, typeof caches]") == [False, "undefined"]
+        out = run_block(t.page, 1)  # block 0 runs first
+        assert out.get_attribute("data-status") == "ok", out.text_content()
+        assert out.text_content() == read_blocks(VALUE)[1].expected_output
+        assert any("pyodide.asm.wasm" in url for url in t.requests)
+        close_checked([t])
+    finally:
+        other.close()
+
+
+def test_python_that_cannot_start_says_why_under_the_block(open_page):
+    """When the runtime cannot start (here its session file is refused, as for
+    a reader gone offline) the block says so; the next Run starts afresh."""
+    t = open_page(VALUE)
+    page = t.page
+    page.route("**/*.session.json", lambda route: route.fulfill(status=503, body="down"))
+    out = run_block(page, 0)
+    assert out.get_attribute("data-status") == "error"
+    assert "The Python runtime could not start" in out.text_content(), out.text_content()
+    assert "(503)" in out.text_content(), out.text_content()
+    page.unroute("**/*.session.json")
+    assert all("503" in e for e in t.errors), t.errors  # the refused file's console line
+    t.errors.clear()
+    out = run_block(page, 1)
+    assert out.get_attribute("data-status") == "ok", out.text_content()
+    assert out.text_content() == read_blocks(VALUE)[1].expected_output

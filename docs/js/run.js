@@ -121,7 +121,7 @@
   // were waiting give up; the one running reports `why`.
   Chapter.prototype.stop = function (why) {
     this.epoch++;
-    if (this.abortStart) this.abortStart(new Error("stopped"));
+    if (this.abortStart) this.abortStart(Object.assign(new Error("stopped"), { stopped: true }));
     this.abortStart = null;
     if (this.worker) this.worker.terminate();
     this.worker = null;
@@ -213,7 +213,9 @@
         });
         return chain;
       }, function (err) {
-        if (current()) {
+        // A failed start has already ended the session (load), so the epoch
+        // has moved on: say why, unless the reader pressed Stop.
+        if (!err.stopped) {
           target.show({ status: "error", output: "", error:
             "The Python runtime could not start: " + err.message });
         }
