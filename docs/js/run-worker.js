@@ -82,12 +82,18 @@ async function startPython(loadPyodide, indexURL) {
   return pyodide;
 }
 
-// Store the copy gzipped, in the background; drop this site's copies for other
-// Pyodide versions (the keys under the same runtime/ folder).
+// Store the copy gzipped, in the background, a megabyte at a time (so a Run
+// waits for one piece at most, not for the whole 31 MB); drop this site's
+// copies for other Pyodide versions (the keys under the same runtime/ folder).
 function keep(store, key, snapshot) {
   const runtime = new URL("..", key).href;
+  let offset = 0;
   const gzipped = new ReadableStream({
-    start(controller) { controller.enqueue(snapshot); controller.close(); },
+    pull(controller) {
+      controller.enqueue(snapshot.subarray(offset, offset + (1 << 20)));
+      offset += 1 << 20;
+      if (offset >= snapshot.length) controller.close();
+    },
   }).pipeThrough(new CompressionStream("gzip"));
   store.put(key, new Response(gzipped))
     .then(() => store.keys())
