@@ -108,6 +108,11 @@ def browser():
 CONTEXT = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
 
 
+PYTHON_STORE = "micrograd-book-python"  # docs/js/run-worker.js: the copy of Python as started
+KEPT = """async store => !self.caches || (await (await caches.open(store)).keys())
+    .some(r => r.url.endsWith('/memory-snapshot.gz'))"""
+
+
 class Reader:
     """One reader's browser profile, for the pages a module opens one after
     another, as a reader goes from chapter to chapter: an ordinary profile on
@@ -223,10 +228,23 @@ class Tab:
             return
         try:
             if self.page.url.startswith(self.base):
+                self._stay_until_python_is_kept()
                 self.page.evaluate("localStorage.clear()")
+            self.context.clear_permissions()
         finally:
             self.page.close()
             self.reader.tab = None
+
+    def _stay_until_python_is_kept(self):
+        """A page that started Python keeps a copy of it in the background
+        (docs/js/run-worker.js), for the reader's next page; closed at once
+        (a chapter of three short blocks) it would keep none. Wait for the copy,
+        as a reader who stays a moment would (at most 30 s: a copy that cannot
+        be kept costs the next page only time, and says so in the console)."""
+        if any(url.endswith("/pyodide.asm.wasm") for url in self.requests):
+            deadline = time.monotonic() + 30
+            while not self.page.evaluate(KEPT, PYTHON_STORE) and time.monotonic() < deadline:
+                self.page.wait_for_timeout(100)
 
 
 def close_checked(tabs: list[Tab]) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 from tests.test_browser import (  # noqa: F401  (base_url, browser, reader: fixtures)
     CHROMIUM_ARGS,
+    PYTHON_STORE,
     Reader,
     Tab,
     base_url,
@@ -40,13 +41,16 @@ CHAPTERS = [c for c in chapters() if read_blocks(c)]
 
 @pytest.fixture
 def open_page(browser, base_url, reader):  # noqa: F811
-    """Open a chapter: the next page of the module's reader, or with context
-    options (a phone, permissions), a page in a fresh context."""
+    """Open a chapter: the next page of the module's reader (with the
+    permissions asked for, if any), or with context options (a phone), a page
+    in a fresh context."""
     tabs = []
 
-    def open_(chapter: Path, **options) -> Tab:
+    def open_(chapter: Path, permissions: tuple[str, ...] = (), **options) -> Tab:
         t = Tab(browser, base_url, None if options else reader, **options)
         tabs.append(t)
+        if permissions:  # a reader's are taken back as the page closes
+            t.context.grant_permissions(list(permissions), origin=base_url.rstrip("/"))
         t.visit(page_path(chapter))
         return t
 
@@ -265,7 +269,7 @@ def test_run_first_runs_the_blocks_above_and_edits_mark_later_outputs_stale(open
 
 
 def test_edits_survive_a_reload_until_restored_and_copy_takes_the_edit(open_page):
-    t = open_page(VALUE, permissions=["clipboard-read", "clipboard-write"])
+    t = open_page(VALUE, permissions=("clipboard-read", "clipboard-write"))
     page = t.page
     edit(page, 1, "print('edited by a reader')\n")
     t.reload()
@@ -383,7 +387,7 @@ def test_an_open_code_annotation_is_not_taken_for_code(open_page):
     assert out.text_content() == (blocks[index].expected_output or "")
 
 
-STORE = "micrograd-book-python"  # docs/js/run-worker.js: the copy of Python as started
+STORE = PYTHON_STORE
 PROBE = "import random\nprint(hash('micrograd'), random.random())\n"
 
 
