@@ -14,7 +14,8 @@ outside make on a machine without chromium, they skip and say why.
 
 test-artifacts/ (git-ignored) receives nn.png and nn-dark.png, screenshots of
 the neural-network chapter, and browser-report.txt: the pages visited, the
-requests made and blocked, and the timings.
+requests made and blocked, and the timings (with pytest-xdist, as ``make
+test`` runs, one report per worker: browser-report-gw0.txt, ...).
 """
 
 from __future__ import annotations
@@ -102,7 +103,9 @@ def browser():
     ]
     lines += [f"  {url}" for url in REPORT["blocked"]]
     lines += [f"{name}: {seconds:.1f} s" for name, seconds in REPORT["timings"].items()]
-    (ARTIFACTS / "browser-report.txt").write_text("\n".join(lines) + "\n")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # each worker has its own pages
+    name = f"browser-report-{worker}.txt" if worker else "browser-report.txt"
+    (ARTIFACTS / name).write_text("\n".join(lines) + "\n")
 
 
 CONTEXT = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"}
