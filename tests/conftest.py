@@ -1,6 +1,9 @@
-"""Shared fixtures: a throw-away book in a temporary folder."""
+"""Shared fixtures: a throw-away book in a temporary folder; the site, served,
+and the browser that reads it."""
 
 import fcntl
+import functools
+import http.server
 import os
 import shutil
 import subprocess
@@ -134,3 +137,48 @@ def site(tmp_path_factory):
         assert time.monotonic() < deadline, "the site build took over 15 minutes"
         time.sleep(0.2)
     return shared / "site"
+
+
+# The browser tests' (tests/test_browser.py and the modules that open pages):
+# one server, one Chromium and one reader's profile per test process, shared
+# by every module, so a later module's pages start Python from the copy an
+# earlier one kept, with Pyodide already compiled.
+
+
+@pytest.fixture(scope="session")
+def base_url(site):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=site)
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from tests.test_browser import CHROMIUM_ARGS, OFFLINE, chromium, write_report
+
+    executable = chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, OFFLINE])
+        yield b
+        b.close()
+    write_report()
+
+
+@pytest.fixture(scope="session")
+def reader(browser):
+    from tests.test_browser import Reader
+
+    r = Reader(browser)
+    yield r
+    r.close()

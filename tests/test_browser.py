@@ -20,14 +20,11 @@ test`` runs, one report per worker: browser-report-gw0.txt, ...).
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import re
 import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urljoin
@@ -69,31 +66,8 @@ def chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def base_url(site):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=site)
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, OFFLINE])
-        yield b
-        b.close()
+def write_report() -> None:
+    """test-artifacts/browser-report.txt: what this process's pages did."""
     ARTIFACTS.mkdir(exist_ok=True)
     lines = [f"pages visited ({len(REPORT['pages'])}):"]
     lines += [f"  {url}  {ms:.0f} ms" for url, ms in REPORT["pages"]]
@@ -117,8 +91,9 @@ KEPT = """async store => !self.caches || (await (await caches.open(store)).keys(
 
 
 class Reader:
-    """One reader's browser profile, for the pages a module opens one after
-    another, as a reader goes from chapter to chapter: an ordinary profile on
+    """One reader's browser profile, for the pages a test process opens one
+    after another (the ``reader`` fixture, tests/conftest.py), as a reader goes
+    from chapter to chapter: an ordinary profile on
     disk (not a fresh context's, which keeps no compiled code), so a later page
     finds what an earlier one left in the HTTP cache, in V8's cache of compiled
     code (Pyodide's WebAssembly) and in Cache Storage (the in-page runtime's
@@ -258,13 +233,6 @@ def close_checked(tabs: list[Tab]) -> None:
         t.close()
     assert not outside, f"requests to other hosts: {outside}"
     assert not errors, f"console errors: {errors}"
-
-
-@pytest.fixture(scope="module")
-def reader(browser):
-    r = Reader(browser)
-    yield r
-    r.close()
 
 
 @pytest.fixture

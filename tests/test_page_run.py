@@ -19,17 +19,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.test_browser import (  # noqa: F401  (base_url, browser, reader: fixtures)
+from tests.test_browser import (
     CHROMIUM_ARGS,
     PYTHON_STORE,
     Reader,
     Tab,
-    base_url,
-    browser,
     chromium,
     close_checked,
     page_path,
-    reader,
 )
 from tools.book import chapters, read_blocks
 from tools.chapter_cache import chapter_results
@@ -40,7 +37,7 @@ CHAPTERS = [c for c in chapters() if read_blocks(c)]
 
 
 @pytest.fixture
-def open_page(browser, base_url, reader):  # noqa: F811
+def open_page(browser, base_url, reader):
     """Open a chapter: the next page of the module's reader (with the
     permissions asked for, if any), or with context options (a phone), a page
     in a fresh context."""
@@ -421,7 +418,7 @@ def kept_copy(t: Tab) -> str:
 
 
 def test_a_later_page_starts_from_a_kept_copy_of_python_and_a_damaged_copy_is_dropped(
-        browser, base_url):  # noqa: F811
+        browser, base_url):
     """The first page keeps a copy of Python as started; the next starts from it
     (the same str hash salt: the same interpreter memory) with random numbers of
     its own. A damaged copy (cut short, or gzip of other bytes) is dropped:
@@ -462,7 +459,7 @@ def test_a_later_page_starts_from_a_kept_copy_of_python_and_a_damaged_copy_is_dr
         own.close()
 
 
-def test_a_page_served_to_another_machine_runs_without_a_kept_copy(browser, base_url):  # noqa: F811
+def test_a_page_served_to_another_machine_runs_without_a_kept_copy(browser, base_url):
     """Over plain http from another host (``make serve ADDR=0.0.0.0:8000`` read
     on a phone) a page is no secure context: no Cache Storage, so no copy of
     Python is kept and Python starts the ordinary way; the blocks run as anywhere."""

@@ -12,13 +12,10 @@ import json
 
 import pytest
 
-from tests.test_browser import (  # noqa: F401  (base_url, browser, reader: fixtures)
+from tests.test_browser import (
     ARTIFACTS,
     Tab,
-    base_url,
-    browser,
     close_checked,
-    reader,
 )
 from tools.book import ROOT, read_blocks
 from tools.runner import chapter_session
@@ -28,7 +25,7 @@ TIMEOUT = 180_000
 
 
 @pytest.fixture
-def playground(browser, base_url, reader):  # noqa: F811
+def playground(browser, base_url, reader):
     tabs = []
 
     def open_(**options):
