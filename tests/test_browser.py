@@ -206,14 +206,14 @@ class Tab:
             return
         try:
             if self.page.url.startswith(self.base):
-                self._stay_until_python_is_kept()
+                self.stay_until_python_is_kept()
                 self.page.evaluate("localStorage.clear()")
             self.context.clear_permissions()
         finally:
             self.page.close()
             self.reader.tab = None
 
-    def _stay_until_python_is_kept(self):
+    def stay_until_python_is_kept(self):
         """A page that started Python keeps a copy of it in the background
         (docs/js/run-worker.js), for the reader's next page; closed at once
         (a chapter of three short blocks) it would keep none. Wait for the copy,

@@ -38,7 +38,7 @@ CHAPTERS = [c for c in chapters() if read_blocks(c)]
 
 @pytest.fixture
 def open_page(browser, base_url, reader):
-    """Open a chapter: the next page of the module's reader (with the
+    """Open a chapter: the next page of the process's reader (with the
     permissions asked for, if any), or with context options (a phone), a page
     in a fresh context."""
     tabs = []
@@ -384,7 +384,6 @@ def test_an_open_code_annotation_is_not_taken_for_code(open_page):
     assert out.text_content() == (blocks[index].expected_output or "")
 
 
-STORE = PYTHON_STORE
 PROBE = "import random\nprint(hash('micrograd'), random.random())\n"
 
 
@@ -401,18 +400,15 @@ def probe(t: Tab) -> tuple[str, str]:
 def kept_copy(t: Tab) -> str:
     """The one copy of Python kept in Cache Storage (waiting while it is
     written): its URL, once it is checked to be gzip of an interpreter's memory."""
-    for _ in range(300):
-        urls = t.page.evaluate("async s => (await (await caches.open(s)).keys()).map(r => r.url)",
-                               STORE)
-        if urls:
-            break
-        t.page.wait_for_timeout(100)
+    t.stay_until_python_is_kept()
+    urls = t.page.evaluate("async s => (await (await caches.open(s)).keys()).map(r => r.url)",
+                           PYTHON_STORE)
     assert len(urls) == 1, f"copies of Python kept: {urls}"
     url = urls[0]
     assert url.startswith(t.base + "runtime/pyodide-") and url.endswith("/memory-snapshot.gz")
     size = t.page.evaluate("""async ([s, url]) => (await new Response(
         (await (await caches.open(s)).match(url)).body.pipeThrough(
-          new DecompressionStream('gzip'))).arrayBuffer()).byteLength""", [STORE, url])
+          new DecompressionStream('gzip'))).arrayBuffer()).byteLength""", [PYTHON_STORE, url])
     assert size > 10_000_000, f"the kept copy holds {size} bytes"
     return url
 
@@ -444,7 +440,8 @@ def test_a_later_page_starts_from_a_kept_copy_of_python_and_a_damaged_copy_is_dr
             t.page.evaluate(f"""async ([store, url]) => {{
                 const cache = await caches.open(store);
                 const bytes = await (await cache.match(url)).arrayBuffer();
-                await cache.put(url, new Response(await ({damage})(bytes))); }}""", [STORE, url])
+                await cache.put(url, new Response(await ({damage})(bytes))); }}""",
+                [PYTHON_STORE, url])
             close_checked([t])
             t = Tab(browser, base_url, own)
             warnings: list[str] = []
