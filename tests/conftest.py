@@ -54,15 +54,16 @@ def book_copy(tmp_path):
 
 @pytest.fixture
 def run_pytest():
-    """Run pytest with the book plugin on a throw-away book, in a subprocess."""
+    """Run pytest with the book plugin on a throw-away book, in a subprocess
+    (keyword arguments go to ``subprocess.run``)."""
 
-    def run(root: Path, *args: str) -> subprocess.CompletedProcess:
+    def run(root: Path, *args: str, **popen) -> subprocess.CompletedProcess:
         (root / "pytest.ini").write_text("[pytest]\n")
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         return subprocess.run(  # not hypothesis's plugin: 0.5 s of imports, unused here
             [sys.executable, "-m", "pytest", "-p", "tools.pytest_book", "-q",
              "-p", "no:cacheprovider", "-p", "no:hypothesispytest", str(root / "docs"), *args],
-            cwd=root, env=env, capture_output=True, text=True, timeout=300,
+            cwd=root, env=env, capture_output=True, text=True, timeout=300, **popen,
         )
 
     return run

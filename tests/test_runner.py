@@ -304,6 +304,30 @@ def test_pytest_reports_each_such_block_by_line_and_nothing_after_it_passes(make
     assert "tools/runner.py" not in run.stdout and "_pytest" not in run.stdout
 
 
+def test_a_block_signals_as_in_a_terminal_when_the_tests_run_in_the_background(make_book,
+                                                                                run_pytest):
+    """A shell's background job (``make test &``) or nohup starts with SIGINT,
+    SIGQUIT and SIGHUP ignored, and its children inherit that: a block raising
+    one would then pass, having checked nothing. The chapter's process starts
+    from a terminal's signals instead."""
+    import signal
+
+    def ignore():  # in the pytest process, as the shell leaves it
+        for number in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+            signal.signal(number, signal.SIG_IGN)
+
+    cases = {"c0.md": ENDS["SIGINT raised"],
+             "c1.md": ("import signal\nsignal.raise_signal(signal.SIGQUIT)", "killed by SIGQUIT"),
+             "c2.md": ("import os, signal\nos.kill(os.getpid(), signal.SIGHUP)",
+                       "killed by SIGHUP")}
+    root = make_book({name: ends_chapter(code) for name, (code, _) in cases.items()})
+    run = run_pytest(root, preexec_fn=ignore)
+    assert run.returncode == 1, run.stdout[-3000:]
+    for name, (_, words) in cases.items():
+        assert f"docs/{name}:13: " in run.stdout and words in run.stdout, (name, run.stdout)
+    assert "3 failed, 3 passed, 3 skipped" in run.stdout, run.stdout[-3000:]
+
+
 def test_the_strict_build_fails_naming_the_block_that_ended_the_process(make_book, tmp_path):
     from tests.conftest import mkdocs_build
 

@@ -417,6 +417,18 @@ def _refuse_signals_out(event: str, args: tuple) -> None:
         raise PermissionError(f"a block may not signal process group {args[0]}")
 
 
+def _signals_as_in_a_terminal() -> None:
+    """Signals do to a block what they do to a script run from a terminal, even
+    where the tests were started ignoring some (a shell's background job, or
+    nohup, ignores SIGINT, SIGQUIT or SIGHUP, and the child would inherit it):
+    SIGINT raises KeyboardInterrupt, and every other ignored signal gets its
+    default action back, but SIGPIPE and SIGXFSZ, which Python itself ignores."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for number in signal.valid_signals() - {signal.SIGPIPE, signal.SIGXFSZ}:
+        if signal.getsignal(number) == signal.SIG_IGN:
+            signal.signal(number, signal.SIG_DFL)
+
+
 def _child(argv: list[str]) -> None:
     """The child side of ``ChapterRun``: run the chapter, one message per step."""
     channel = os.fdopen(int(argv[0]), "w", encoding="utf-8")
@@ -432,6 +444,7 @@ def _child(argv: list[str]) -> None:
     import warnings
 
     warnings.simplefilter("error")  # as under pytest (pyproject.toml): a warning fails
+    _signals_as_in_a_terminal()
     sys.addaudithook(_refuse_signals_out)
     import faulthandler
 
