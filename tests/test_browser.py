@@ -45,7 +45,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # every host name but the local server's fails to resolve (an IP address too)
-OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
+OFFLINE_RULES = "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
+OFFLINE = f"--host-resolver-rules={OFFLINE_RULES}"
 ANNOTATION = re.compile(r"[ \t]*# \(\d+\)!")
 REPORT: dict = {"pages": [], "requests": 0, "blocked": [], "timings": {}}
 

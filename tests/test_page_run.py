@@ -21,6 +21,7 @@ import pytest
 
 from tests.test_browser import (
     CHROMIUM_ARGS,
+    OFFLINE_RULES,
     PYTHON_STORE,
     Reader,
     Tab,
@@ -463,8 +464,8 @@ def test_a_page_served_to_another_machine_runs_without_a_kept_copy(browser, base
     port = urlsplit(base_url).port
     other = browser.browser_type.launch(  # book.example is this machine, by name
         executable_path=chromium(),
-        args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP book.example 127.0.0.1 , "
-                                  "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"])  # as OFFLINE
+        args=[*CHROMIUM_ARGS,
+              f"--host-resolver-rules=MAP book.example 127.0.0.1 , {OFFLINE_RULES}"])
     try:
         t = Tab(other, f"http://book.example:{port}/")
         t.visit(page_path(VALUE))

@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import mkdocs_build
 
+from tests.conftest import mkdocs_build
 from tools.book import ROOT, chapters, read_blocks
 from tools.chapter_cache import chapter_results
 from tools.runner import Result
